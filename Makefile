@@ -1,0 +1,187 @@
+# libchan: one Makefile, no recursion into subdirectories, no configure.
+#
+#   make                 build/libchan.a, build/libchan.so
+#   make check           Check suites, tests/*.sh, examples, man page lint
+#   make install PREFIX=/usr/local DESTDIR=$PWD/stage
+#   make asan | tsan | ubsan    rebuild under build/<san>/ and run check there
+#   make bench | stress | demo
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+LDFLAGS	?=
+PREFIX	?= /usr/local
+LIBDIR	?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR	?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BUILD	?= build
+
+VERSION	= 1.0.0
+SOMAJOR	= 1
+SONAME	= libchan.so.$(SOMAJOR)
+
+# Flags every build gets, whatever CFLAGS says.
+STD	= -std=c11 -D_POSIX_C_SOURCE=200809L -pthread
+WARN	= -Wall -Wextra
+XCFLAGS	= $(STD) $(WARN) -Iinclude $(CFLAGS)
+LIBFLAGS = $(XCFLAGS) -fvisibility=hidden
+
+CHECK_CFLAGS != pkg-config --cflags check 2>/dev/null || true
+CHECK_LIBS != pkg-config --libs check 2>/dev/null || echo -lcheck
+
+SRCS	= $(wildcard src/*.c)
+HDRS	= include/chan.h $(wildcard src/*.h)
+OBJS	= $(SRCS:src/%.c=$(BUILD)/obj/%.o)
+PICOBJS	= $(SRCS:src/%.c=$(BUILD)/pic/%.o)
+STATIC	= $(BUILD)/libchan.a
+SHARED	= $(BUILD)/libchan.so
+
+TEST_SRCS = $(wildcard tests/check_*.c)
+TEST_HDRS = $(wildcard tests/*.h)
+TESTS	= $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_SCRIPTS = $(wildcard tests/*.sh)
+
+EXAMPLE_SRCS = $(wildcard examples/*.c)
+EXAMPLES = $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+STRESS_SRCS = $(wildcard tests/stress/*.c)
+STRESS	= $(STRESS_SRCS:tests/stress/%.c=$(BUILD)/stress/%)
+
+BENCH_SRCS = $(wildcard bench/*.c)
+BENCH_HDRS = $(wildcard bench/*.h)
+BENCH	= $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+BENCH_LIBS = -lck -lm
+
+MAN3	= $(wildcard man/man3/*.3)
+MAN7	= $(wildcard man/man7/*.7)
+# Every name a page documents besides its own: installed as links.
+MLINKS	= chan_create.3:chan_destroy.3 \
+	  chan_send.3:chan_trysend.3 chan_send.3:chan_timedsend.3 \
+	  chan_send.3:chan_sendn.3 chan_send.3:chan_trysendn.3 \
+	  chan_send.3:chan_timedsendn.3 \
+	  chan_recv.3:chan_tryrecv.3 chan_recv.3:chan_timedrecv.3 \
+	  chan_recv.3:chan_recvn.3 chan_recv.3:chan_tryrecvn.3 \
+	  chan_recv.3:chan_timedrecvn.3 \
+	  chan_len.3:chan_cap.3 \
+	  chan_select.3:chan_tryselect.3 chan_select.3:chan_timedselect.3 \
+	  chan_bcast.3:chan_bcast_create.3 chan_bcast.3:chan_bcast_destroy.3 \
+	  chan_bcast.3:chan_bcast_subscribe.3 \
+	  chan_bcast.3:chan_bcast_unsubscribe.3 \
+	  chan_bcast.3:chan_bcast_send.3 chan_bcast.3:chan_bcast_close.3
+
+.PHONY: all check test-bin run-tests lint-man install uninstall clean \
+	asan tsan ubsan bench bench-full stress demo examples
+
+all: $(STATIC) $(SHARED) $(BUILD)/chan.pc
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(LIBFLAGS) -c -o $@ $<
+
+$(BUILD)/pic/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(LIBFLAGS) -fPIC -c -o $@ $<
+
+$(STATIC): $(OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(OBJS)
+
+$(SHARED): $(PICOBJS)
+	$(CC) $(XCFLAGS) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) \
+	    -o $@.$(VERSION) $(PICOBJS)
+	ln -sf libchan.so.$(VERSION) $@.$(SOMAJOR)
+	ln -sf libchan.so.$(VERSION) $@
+
+$(BUILD)/chan.pc: chan.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    chan.pc.in > $@
+
+# Tests link the static library so they need no LD_LIBRARY_PATH; src/ is
+# on the include path for the few white-box tests.
+$(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -Isrc $(CHECK_CFLAGS) -o $@ $< $(STATIC) \
+	    $(LDFLAGS) $(CHECK_LIBS) -lm
+
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -o $@ $< $(STATIC) $(LDFLAGS)
+
+$(BUILD)/stress/%: tests/stress/%.c $(wildcard tests/stress/*.h) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) -lm
+
+$(BUILD)/bench/%: bench/%.c $(BENCH_HDRS) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -D_GNU_SOURCE -o $@ $< $(STATIC) $(LDFLAGS) \
+	    $(BENCH_LIBS)
+
+examples: $(EXAMPLES)
+
+test-bin: all $(TESTS) $(EXAMPLES) $(STRESS)
+
+# Each Check suite, then each tests/*.sh (given BUILD), then the man lint.
+run-tests: test-bin
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+	@set -e; for s in $(TEST_SCRIPTS); do echo "== $$s"; \
+	    BUILD=$(BUILD) CC="$(CC)" sh $$s; done
+
+lint-man:
+	@if command -v mandoc >/dev/null 2>&1; then \
+	    echo "== mandoc -Tlint -W warning"; \
+	    out=$$(mandoc -Tlint -W warning $(MAN3) $(MAN7) 2>&1); \
+	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	else echo "== mandoc not installed: man pages not linted"; fi
+
+check: run-tests lint-man
+
+SANFLAGS_asan	= -fsanitize=address,undefined -fno-omit-frame-pointer
+SANFLAGS_tsan	= -fsanitize=thread
+SANFLAGS_ubsan	= -fsanitize=undefined -fno-sanitize-recover=undefined
+asan tsan ubsan:
+	rm -rf $(BUILD)/$@
+	$(MAKE) BUILD=$(BUILD)/$@ CFLAGS="-O1 -g $(SANFLAGS_$@)" \
+	    LDFLAGS="$(SANFLAGS_$@)" CK_FORK=no check
+
+RUNS	?= 5
+bench: $(BENCH)
+	RUNS=$(RUNS) BUILD=$(BUILD) sh bench/run.sh
+
+bench-full: $(BENCH)
+	RUNS=15 FULL=1 BUILD=$(BUILD) sh bench/run.sh
+
+stress: $(STRESS)
+	@set -e; for t in $(STRESS); do echo "== $$t"; STRESS_FULL=1 $$t; done
+
+demo: $(BUILD)/examples/worker_pool_server
+	$(BUILD)/examples/worker_pool_server --demo
+
+install: all
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man7
+	install -m 644 include/chan.h $(DESTDIR)$(INCLUDEDIR)/chan.h
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libchan.a
+	install -m 755 $(SHARED).$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libchan.so.$(VERSION)
+	ln -sf libchan.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libchan.so
+	install -m 644 $(BUILD)/chan.pc $(DESTDIR)$(PKGCONFIGDIR)/chan.pc
+	for m in $(MAN3); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man3; done
+	for m in $(MAN7); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man7; done
+	for l in $(MLINKS); do \
+	    ln -sf $${l%%:*} $(DESTDIR)$(MANDIR)/man3/$${l##*:}; done
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/chan.h $(DESTDIR)$(LIBDIR)/libchan.a \
+	    $(DESTDIR)$(LIBDIR)/libchan.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libchan.so \
+	    $(DESTDIR)$(PKGCONFIGDIR)/chan.pc
+	for m in $(MAN3); do rm -f $(DESTDIR)$(MANDIR)/man3/$${m##*/}; done
+	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$${m##*/}; done
+	for l in $(MLINKS); do rm -f $(DESTDIR)$(MANDIR)/man3/$${l##*:}; done
+
+clean:
+	rm -rf $(BUILD)
