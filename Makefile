@@ -92,11 +92,14 @@ $(SHARED): $(PICOBJS)
 	ln -sf libchan.so.$(VERSION) $@.$(SOMAJOR)
 	ln -sf libchan.so.$(VERSION) $@
 
+# The install rule runs PCSED itself: a chan.pc built earlier with another
+# PREFIX (make; make install PREFIX=/usr) would otherwise be installed stale.
+PCSED	= -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+
 $(BUILD)/chan.pc: chan.pc.in Makefile
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    chan.pc.in > $@
+	sed $(PCSED) chan.pc.in > $@
 
 # Tests link the static library so they need no LD_LIBRARY_PATH; src/ is
 # on the include path for the few white-box tests.
@@ -168,7 +171,8 @@ install: all
 	    $(DESTDIR)$(LIBDIR)/libchan.so.$(VERSION)
 	ln -sf libchan.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libchan.so
-	install -m 644 $(BUILD)/chan.pc $(DESTDIR)$(PKGCONFIGDIR)/chan.pc
+	sed $(PCSED) chan.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/chan.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/chan.pc
 	for m in $(MAN3); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man3; done
 	for m in $(MAN7); do install -m 644 $$m $(DESTDIR)$(MANDIR)/man7; done
 	for l in $(MLINKS); do \
