@@ -1,0 +1,696 @@
+/*
+ * stress: exactly-once delivery under load, with no Check dependency.
+ *
+ * Every message carries its sender, a per-sender sequence number and a
+ * check word.  Producers send 0, 1, 2, ... with a random mix of the plain,
+ * try, timed, select and batch calls; consumers receive with a random mix
+ * of the same.  Afterwards every message whose send returned 0 must have
+ * been received exactly once (CHAN_BLOCK) or at most once (CHAN_DROP,
+ * CHAN_SLIDE), no message whose send failed may have been received, and
+ * each consumer must have seen each sender's messages in increasing order.
+ *
+ * The matrix: 1/2/4/16/64 producers x 1/2/4/16/64 consumers, capacity 0
+ * (BLOCK only), 1, 64 and 4096 with BLOCK, DROP and SLIDE, three call
+ * mixes, and closes racing the sends.  The quick pass (the default, run by
+ * make check through tests/stress_quick.sh) samples the matrix for a few
+ * seconds; STRESS_FULL=1 runs all of it, STRESS_MESSAGES messages in all
+ * (default 9e7) within STRESS_SECONDS (default 480).
+ *
+ * Environment: STRESS_FULL, STRESS_SEED, STRESS_MESSAGES, STRESS_SECONDS,
+ * STRESS_STALL (watchdog seconds).
+ */
+#include "stress.h"
+
+#include <sched.h>
+
+enum mix {
+	MIX_PLAIN,		/* send / recv only */
+	MIX_BATCH,		/* chan_sendn / chan_recvn, some plain */
+	MIX_ALL,		/* plain, try, timed, select and batch */
+	NMIX
+};
+
+static const char *const mix_name[] = { "plain", "batch", "all" };
+static const char *const policy_name[] = { "BLOCK", "DROP", "SLIDE" };
+
+struct config {
+	unsigned		np, nc;
+	size_t			cap;
+	enum chan_policy	policy;
+	enum mix		mix;
+	int			close_race;
+	unsigned long		quota;		/* messages per producer */
+	double			seconds;	/* time budget */
+};
+
+struct run {
+	struct config	 cfg;
+	chan_t		*ch;
+	chan_t		*never;		/* open, empty, unbuffered: never ready */
+	chan_t		*full;		/* capacity 1, full: a send never ready */
+	struct bitmap	 seen;		/* bit sender * quota + seq */
+	atomic_int	 stop;		/* time is up: producers stop */
+	atomic_int	 closed;	/* main is closing ch (close race) */
+	atomic_ulong	 sent;		/* sends that returned 0, so far */
+	atomic_ulong	 received;
+	unsigned long	*accepted;	/* per producer, read after join */
+	uint64_t	 seed;
+};
+
+struct worker {
+	struct run	*run;
+	unsigned	 id;
+	struct rng	 rng;
+	int64_t		*last;		/* consumer: last seq seen per sender */
+	unsigned long	 count;
+};
+
+#define BATCH_MAX	16
+#define TRY_MAX		16
+
+static unsigned long total_messages, total_configs;
+
+static const char *
+cfg_str(const struct config *c)
+{
+	static char buf[160];
+
+	snprintf(buf, sizeof(buf), "P=%u C=%u cap=%zu %s mix=%s%s",
+	    c->np, c->nc, c->cap, policy_name[c->policy], mix_name[c->mix],
+	    c->close_race ? " close-race" : "");
+	return buf;
+}
+
+/* Is err an acceptable failure of a send (other than success)? */
+static int
+send_error_ok(struct run *r, int err, int may_wait)
+{
+	if (err == EPIPE)
+		return r->cfg.close_race && atomic_load(&r->closed);
+	/* DROP and SLIDE never wait, so they never say EAGAIN or ETIMEDOUT. */
+	if (err == EAGAIN || err == ETIMEDOUT)
+		return may_wait && r->cfg.policy == CHAN_BLOCK;
+	return 0;
+}
+
+/* A deadline for a timed call: sometimes already past, mostly soon. */
+static struct timespec
+random_deadline(struct rng *g)
+{
+	struct timespec ts;
+
+	if (rng_below(g, 8) == 0) {
+		ts.tv_sec = 0;		/* long past */
+		ts.tv_nsec = rng_below(g, 1000000000);
+		return ts;
+	}
+	return deadline_us(rng_below(g, 300));
+}
+
+/*
+ * Send m with a randomly chosen call.  Returns 1 if it was sent, 0 if the
+ * channel was closed (the producer stops); retries on EAGAIN/ETIMEDOUT.
+ */
+static int
+send_one(struct worker *w, struct msg m)
+{
+	struct run *r = w->run;
+	struct timespec ts;
+	struct chan_case cs[4];
+	struct msg copy = m, junk;
+	int err, i, tries, kind;
+
+	kind = r->cfg.mix == MIX_ALL ? (int)rng_below(&w->rng, 4) : 0;
+	for (tries = 0;; tries++) {
+		/* Bound the retries so that try-only pairs cannot livelock. */
+		if (tries >= TRY_MAX)
+			kind = 0;
+		switch (kind) {
+		case 0:
+			err = chan_send(r->ch, &m);
+			if (err != 0 && !send_error_ok(r, err, 0))
+				violation("%s: chan_send: %s", cfg_str(&r->cfg),
+				    strerror(err));
+			return err == 0;
+		case 1:
+			err = chan_trysend(r->ch, &m);
+			break;
+		case 2:
+			ts = random_deadline(&w->rng);
+			err = chan_timedsend(r->ch, &m, &ts);
+			break;
+		default:
+			/*
+			 * Two send cases carry the same message: if a select
+			 * ever completed both, the consumer sees a duplicate.
+			 */
+			cs[0] = (struct chan_case){ r->ch, CHAN_SEND, &m, -1 };
+			cs[1] = (struct chan_case){ r->never, CHAN_RECV, &junk, -1 };
+			cs[2] = (struct chan_case){ NULL, CHAN_RECV, &junk, -1 };
+			cs[3] = (struct chan_case){ r->ch, CHAN_SEND, &copy, -1 };
+			switch (rng_below(&w->rng, 3)) {
+			case 0:
+				i = chan_select(cs, 4);
+				break;
+			case 1:
+				i = chan_tryselect(cs, 4);
+				break;
+			default:
+				ts = random_deadline(&w->rng);
+				i = chan_timedselect(cs, 4, &ts);
+				break;
+			}
+			if (i == 0 || i == 3) {
+				err = cs[i].err;
+				if (err == 0)
+					return 1;
+				if (err != EPIPE || !send_error_ok(r, err, 1))
+					violation("%s: select send case err %d",
+					    cfg_str(&r->cfg), err);
+				return 0;
+			}
+			if (i >= 0) {
+				violation("%s: select completed case %d",
+				    cfg_str(&r->cfg), i);
+				return 0;
+			}
+			err = errno;
+			if (err != EAGAIN && err != ETIMEDOUT)
+				violation("%s: select: %s", cfg_str(&r->cfg),
+				    strerror(err));
+			if (r->cfg.policy != CHAN_BLOCK)
+				violation("%s: select on a %s channel: %s",
+				    cfg_str(&r->cfg),
+				    policy_name[r->cfg.policy], strerror(err));
+			continue;
+		}
+		if (err == 0)
+			return 1;
+		if (!send_error_ok(r, err, 1))
+			violation("%s: send kind %d: %s", cfg_str(&r->cfg),
+			    kind, strerror(err));
+		if (err == EPIPE || !send_error_ok(r, err, 1))
+			return 0;
+		if (kind == 1 && (tries & 3) == 3)
+			sched_yield();
+	}
+}
+
+/* Send seq .. seq + n - 1 in one batch call; returns how many went. */
+static unsigned long
+send_batch(struct worker *w, uint32_t seq, unsigned long n)
+{
+	struct run *r = w->run;
+	struct msg m[BATCH_MAX];
+	struct timespec ts;
+	size_t i, done = 0;
+	int err, kind = (int)rng_below(&w->rng, 3), tries;
+
+	for (i = 0; i < n; i++)
+		m[i] = msg_make(w->id, seq + (uint32_t)i);
+	for (tries = 0;; tries++) {
+		if (tries >= TRY_MAX)
+			kind = 0;
+		done = 0;
+		switch (kind) {
+		case 0:
+			err = chan_sendn(r->ch, m, n, &done);
+			break;
+		case 1:
+			err = chan_trysendn(r->ch, m, n, &done);
+			break;
+		default:
+			ts = random_deadline(&w->rng);
+			err = chan_timedsendn(r->ch, m, n, &done, &ts);
+			break;
+		}
+		if (err == 0) {
+			if (done < 1 || done > n) {
+				violation("%s: chan_sendn(n=%lu) sent %zu",
+				    cfg_str(&r->cfg), n, done);
+				return 0;
+			}
+			return done;
+		}
+		if (!send_error_ok(r, err, kind != 0))
+			violation("%s: sendn kind %d: %s", cfg_str(&r->cfg),
+			    kind, strerror(err));
+		if (err == EPIPE || !send_error_ok(r, err, kind != 0))
+			return 0;
+	}
+}
+
+static void *
+producer(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->run;
+	unsigned long seq = 0, n, quota = r->cfg.quota;
+
+	while (seq < quota && !atomic_load_explicit(&r->stop,
+	    memory_order_relaxed)) {
+		if (r->cfg.mix != MIX_PLAIN && rng_below(&w->rng, 2) == 0) {
+			n = 1 + rng_below(&w->rng, BATCH_MAX);
+			if (n > quota - seq)
+				n = quota - seq;
+			n = send_batch(w, (uint32_t)seq, n);
+			if (n == 0)
+				break;
+		} else {
+			if (!send_one(w, msg_make(w->id, (uint32_t)seq)))
+				break;
+			n = 1;
+		}
+		seq += n;
+		atomic_fetch_add_explicit(&r->sent, n, memory_order_relaxed);
+		progress();
+	}
+	r->accepted[w->id] = seq;
+	return NULL;
+}
+
+/* A consumer got m: check it is well-formed, new, and in sender order. */
+static void
+got(struct worker *w, const struct msg *m)
+{
+	struct run *r = w->run;
+
+	if (!msg_valid(m) || m->sender >= r->cfg.np ||
+	    m->seq >= r->cfg.quota) {
+		violation("%s: garbage message sender %u seq %u check %llx",
+		    cfg_str(&r->cfg), m->sender, m->seq,
+		    (unsigned long long)m->check);
+		return;
+	}
+	if (bitmap_tas(&r->seen, (size_t)m->sender * r->cfg.quota + m->seq))
+		violation("%s: duplicate: sender %u seq %u", cfg_str(&r->cfg),
+		    m->sender, m->seq);
+	if ((int64_t)m->seq <= w->last[m->sender])
+		violation("%s: order: consumer %u got sender %u seq %u after "
+		    "%lld", cfg_str(&r->cfg), w->id, m->sender, m->seq,
+		    (long long)w->last[m->sender]);
+	else
+		w->last[m->sender] = m->seq;
+	w->count++;
+}
+
+static const struct msg sentinel = { 0xdeadbeef, 0xdeadbeef, 0 };
+
+/*
+ * Receive once with a randomly chosen call.  Returns the number of
+ * messages received, 0 to retry, or -1 once the channel is closed and
+ * drained.
+ */
+static int
+recv_some(struct worker *w, int *tries)
+{
+	struct run *r = w->run;
+	struct msg m[BATCH_MAX], a, b;
+	struct chan_case cs[4];
+	struct msg fill = msg_make(0, 0);
+	struct timespec ts;
+	size_t n, got_n;
+	int err, i, kind;
+
+	if (r->cfg.mix == MIX_PLAIN)
+		kind = 0;
+	else if (r->cfg.mix == MIX_BATCH)
+		kind = rng_below(&w->rng, 2) ? 0 : 4;
+	else
+		kind = (int)rng_below(&w->rng, 5);
+	if (*tries >= TRY_MAX)
+		kind = 0;
+	switch (kind) {
+	case 0:
+		err = chan_recv(r->ch, &m[0]);
+		goto single;
+	case 1:
+		err = chan_tryrecv(r->ch, &m[0]);
+		goto single;
+	case 2:
+		ts = random_deadline(&w->rng);
+		err = chan_timedrecv(r->ch, &m[0], &ts);
+		goto single;
+	case 3:
+		/*
+		 * Two receive cases on the channel: the one not chosen must
+		 * keep its sentinel, or the select completed two cases.
+		 */
+		a = b = sentinel;
+		cs[0] = (struct chan_case){ r->ch, CHAN_RECV, &a, -1 };
+		cs[1] = (struct chan_case){ r->full, CHAN_SEND, &fill, -1 };
+		cs[2] = (struct chan_case){ r->ch, CHAN_RECV, &b, -1 };
+		cs[3] = (struct chan_case){ NULL, CHAN_SEND, &fill, -1 };
+		switch (rng_below(&w->rng, 3)) {
+		case 0:
+			i = chan_select(cs, 4);
+			break;
+		case 1:
+			i = chan_tryselect(cs, 4);
+			break;
+		default:
+			ts = random_deadline(&w->rng);
+			i = chan_timedselect(cs, 4, &ts);
+			break;
+		}
+		if (i < 0) {
+			err = errno;
+			if (err != EAGAIN && err != ETIMEDOUT)
+				violation("%s: recv select: %s",
+				    cfg_str(&r->cfg), strerror(err));
+			if (memcmp(&a, &sentinel, sizeof(a)) != 0 ||
+			    memcmp(&b, &sentinel, sizeof(b)) != 0)
+				violation("%s: failed select (%s) stored a "
+				    "message", cfg_str(&r->cfg), strerror(err));
+			++*tries;
+			return 0;
+		}
+		if (i != 0 && i != 2) {
+			violation("%s: recv select completed case %d",
+			    cfg_str(&r->cfg), i);
+			return -1;
+		}
+		if (memcmp(i == 0 ? &b : &a, &sentinel, sizeof(a)) != 0)
+			violation("%s: select completed both receive cases",
+			    cfg_str(&r->cfg));
+		if (cs[i].err == EPIPE)
+			return -1;
+		if (cs[i].err != 0) {
+			violation("%s: recv select case err %d",
+			    cfg_str(&r->cfg), cs[i].err);
+			return -1;
+		}
+		got(w, i == 0 ? &a : &b);
+		return 1;
+	default:
+		n = 1 + rng_below(&w->rng, BATCH_MAX);
+		got_n = 0;
+		switch (rng_below(&w->rng, 3)) {
+		case 0:
+			err = chan_recvn(r->ch, m, n, &got_n);
+			break;
+		case 1:
+			err = chan_tryrecvn(r->ch, m, n, &got_n);
+			break;
+		default:
+			ts = random_deadline(&w->rng);
+			err = chan_timedrecvn(r->ch, m, n, &got_n, &ts);
+			break;
+		}
+		if (err == 0) {
+			if (got_n < 1 || got_n > n) {
+				violation("%s: chan_recvn(n=%zu) got %zu",
+				    cfg_str(&r->cfg), n, got_n);
+				return -1;
+			}
+			for (i = 0; (size_t)i < got_n; i++)
+				got(w, &m[i]);
+			return (int)got_n;
+		}
+		goto failed;
+	}
+single:
+	if (err == 0) {
+		got(w, &m[0]);
+		return 1;
+	}
+failed:
+	if (err == EPIPE)
+		return -1;
+	if (err != EAGAIN && err != ETIMEDOUT) {
+		violation("%s: recv kind %d: %s", cfg_str(&r->cfg), kind,
+		    strerror(err));
+		return -1;
+	}
+	if (kind == 0)
+		violation("%s: chan_recv: %s", cfg_str(&r->cfg), strerror(err));
+	++*tries;
+	if ((*tries & 3) == 3)
+		sched_yield();
+	return 0;
+}
+
+static void *
+consumer(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->run;
+	int n, tries = 0;
+
+	while ((n = recv_some(w, &tries)) >= 0) {
+		if (n > 0) {
+			tries = 0;
+			progress();
+		}
+	}
+	atomic_fetch_add(&r->received, w->count);
+	return NULL;
+}
+
+/* After every thread has finished: compare what was sent with what came. */
+static void
+verify(struct run *r)
+{
+	const struct config *c = &r->cfg;
+	unsigned long accepted = 0, present = 0;
+	unsigned s, seq;
+	int found_end = 0, found_start = 0;
+
+	for (s = 0; s < c->np; s++) {
+		unsigned long a = r->accepted[s];
+
+		accepted += a;
+		for (seq = 0; seq < c->quota; seq++) {
+			int bit = bitmap_get(&r->seen,
+			    (size_t)s * c->quota + seq);
+
+			present += bit;
+			if (seq >= a && bit)
+				violation("%s: sender %u seq %u received but "
+				    "its send failed (accepted %lu)",
+				    cfg_str(c), s, seq, a);
+			else if (seq < a && !bit && c->policy == CHAN_BLOCK)
+				violation("%s: lost: sender %u seq %u "
+				    "(accepted %lu)", cfg_str(c), s, seq, a);
+		}
+		if (a > 0 && bitmap_get(&r->seen, (size_t)s * c->quota + a - 1))
+			found_end = 1;
+		if (a > 0 && bitmap_get(&r->seen, (size_t)s * c->quota))
+			found_start = 1;
+	}
+	if (present != atomic_load(&r->received))
+		violation("%s: %lu distinct messages but %lu receipts",
+		    cfg_str(c), present, atomic_load(&r->received));
+	if (present > accepted)
+		violation("%s: received %lu > sent %lu", cfg_str(c), present,
+		    accepted);
+	/*
+	 * SLIDE discards the oldest, so the last message stored is never
+	 * discarded; DROP discards the newest, so the first one stored (into
+	 * an empty channel) never is.
+	 */
+	if (accepted > 0 && c->policy == CHAN_SLIDE && !found_end)
+		violation("%s: no sender's last message arrived", cfg_str(c));
+	if (accepted > 0 && c->policy == CHAN_DROP && !found_start)
+		violation("%s: no sender's first message arrived", cfg_str(c));
+	if (chan_len(r->ch) != 0)
+		violation("%s: chan_len %zu after draining", cfg_str(c),
+		    chan_len(r->ch));
+	if (chan_cap(r->ch) != c->cap)
+		violation("%s: chan_cap %zu", cfg_str(c), chan_cap(r->ch));
+	total_messages += present;
+}
+
+static void
+run_config(const struct config *cfg, uint64_t seed)
+{
+	struct run r;
+	struct worker *w;
+	pthread_t *t;
+	struct msg fill = msg_make(0, 0);
+	unsigned i, nt = cfg->np + cfg->nc;
+	unsigned long close_at = 0;
+	double end;
+	struct rng g;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.cfg = *cfg;
+	r.seed = seed;
+	set_phase("stress seed %llu: %s", (unsigned long long)seed,
+	    cfg_str(cfg));
+	if ((r.ch = chan_create(sizeof(struct msg), cfg->cap, cfg->policy)) ==
+	    NULL || (r.never = chan_create(sizeof(struct msg), 0,
+	    CHAN_BLOCK)) == NULL || (r.full = chan_create(sizeof(struct msg),
+	    1, CHAN_BLOCK)) == NULL) {
+		violation("%s: chan_create: %s", cfg_str(cfg), strerror(errno));
+		exit(1);
+	}
+	if ((err = chan_send(r.full, &fill)) != 0)
+		violation("filling a channel: %s", strerror(err));
+	bitmap_init(&r.seen, (size_t)cfg->np * cfg->quota);
+	r.accepted = calloc(cfg->np, sizeof(*r.accepted));
+	w = calloc(nt, sizeof(*w));
+	t = calloc(nt, sizeof(*t));
+	if (r.accepted == NULL || w == NULL || t == NULL) {
+		perror("calloc");
+		exit(2);
+	}
+	rng_seed(&g, seed);
+	for (i = 0; i < nt; i++) {
+		w[i].run = &r;
+		w[i].id = i < cfg->np ? i : i - cfg->np;
+		rng_seed(&w[i].rng, seed * 1000003 + i);
+		if (i >= cfg->np) {
+			w[i].last = malloc(cfg->np * sizeof(*w[i].last));
+			if (w[i].last == NULL) {
+				perror("malloc");
+				exit(2);
+			}
+			memset(w[i].last, 0xff, cfg->np * sizeof(*w[i].last));
+		}
+	}
+	/* Consumers first, so an unbuffered channel has takers early. */
+	for (i = cfg->np; i < nt; i++)
+		spawn(&t[i], consumer, &w[i]);
+	for (i = 0; i < cfg->np; i++)
+		spawn(&t[i], producer, &w[i]);
+
+	if (cfg->close_race)
+		close_at = 1 + rng_below(&g,
+		    (uint32_t)(cfg->np * cfg->quota * 3 / 4 + 1));
+	end = now_sec() + cfg->seconds;
+	/*
+	 * The main thread only watches the clock (and, in a close race, the
+	 * number sent so far, to close at a random point mid-stream); the
+	 * sleeps here pace that watching and synchronise nothing.
+	 */
+	for (;;) {
+		unsigned long sent = atomic_load(&r.sent);
+
+		if (sent >= (unsigned long)cfg->np * cfg->quota)
+			break;
+		if (cfg->close_race && sent >= close_at)
+			break;
+		if (now_sec() >= end) {
+			atomic_store(&r.stop, 1);
+			break;
+		}
+		pause_us(cfg->close_race ? 50 : 1000);
+	}
+	if (cfg->close_race) {
+		atomic_store(&r.closed, 1);
+		if ((err = chan_close(r.ch)) != 0)
+			violation("%s: chan_close: %s", cfg_str(cfg),
+			    strerror(err));
+	}
+	for (i = 0; i < cfg->np; i++)
+		join(t[i]);
+	if (!cfg->close_race && (err = chan_close(r.ch)) != 0)
+		violation("%s: chan_close: %s", cfg_str(cfg), strerror(err));
+	for (i = cfg->np; i < nt; i++)
+		join(t[i]);
+	if ((err = chan_close(r.ch)) != EPIPE)
+		violation("%s: second chan_close: %s", cfg_str(cfg),
+		    strerror(err));
+	verify(&r);
+	total_configs++;
+
+	for (i = 0; i < nt; i++)
+		free(w[i].last);
+	free(w);
+	free(t);
+	free(r.accepted);
+	bitmap_free(&r.seen);
+	chan_destroy(r.ch);
+	chan_destroy(r.never);
+	chan_destroy(r.full);
+}
+
+static const unsigned counts[] = { 1, 2, 4, 16, 64 };
+static const size_t caps[] = { 0, 1, 64, 4096 };
+
+/* Relative speed of a configuration, to share out messages and time. */
+static double
+weight(const struct config *c)
+{
+	double w = c->cap == 0 ? 1 : c->cap == 1 ? 3 : 8;
+
+	if (c->mix == MIX_ALL)
+		w /= 2;
+	if (c->np + c->nc > 32)
+		w /= 2;
+	return w;
+}
+
+int
+main(void)
+{
+	struct config *cfgs, c;
+	size_t ncfg = 0, i, pi, ci, ki, mi;
+	unsigned pol;
+	uint64_t seed;
+	double total_w = 0, rem_w, seconds, start, left;
+	unsigned long messages;
+	int full = stress_full();
+
+	seed = env_ulong("STRESS_SEED", (unsigned long)time(NULL));
+	messages = env_ulong("STRESS_MESSAGES", full ? 90000000UL : 300000UL);
+	seconds = (double)env_ulong("STRESS_SECONDS", full ? 480 : 3);
+	printf("stress: seed %llu (STRESS_SEED=%llu to repeat), %s\n",
+	    (unsigned long long)seed, (unsigned long long)seed,
+	    full ? "full" : "quick");
+	fflush(stdout);
+	watchdog_start();
+
+	cfgs = calloc(5 * 5 * 10 * NMIX * 2, sizeof(*cfgs));
+	if (cfgs == NULL)
+		return 2;
+	for (pi = 0; pi < 5; pi++)
+	for (ci = 0; ci < 5; ci++)
+	for (ki = 0; ki < 4; ki++)
+	for (pol = CHAN_BLOCK; pol <= CHAN_SLIDE; pol++)
+	for (mi = 0; mi < NMIX; mi++) {
+		if (caps[ki] == 0 && pol != CHAN_BLOCK)
+			continue;
+		memset(&c, 0, sizeof(c));
+		c.np = counts[pi];
+		c.nc = counts[ci];
+		c.cap = caps[ki];
+		c.policy = (enum chan_policy)pol;
+		c.mix = (enum mix)mi;
+		/*
+		 * The quick pass keeps the diagonal and both extremes of
+		 * the thread counts, and rotates the mix through them.
+		 */
+		if (!full && !(pi == ci || (pi == 0 && ci == 4) ||
+		    (pi == 4 && ci == 0)))
+			continue;
+		if (!full && (size_t)(pi + ki + pol) % NMIX != mi)
+			continue;
+		cfgs[ncfg++] = c;
+		if (full || (pi + ci + ki) % 2 == 0) {
+			c.close_race = 1;
+			cfgs[ncfg++] = c;
+		}
+	}
+	for (i = 0; i < ncfg; i++)
+		total_w += weight(&cfgs[i]);
+	rem_w = total_w;
+	start = now_sec();
+	for (i = 0; i < ncfg; i++) {
+		double wi = weight(&cfgs[i]);
+
+		cfgs[i].quota = (unsigned long)(messages * wi / total_w /
+		    cfgs[i].np) + 1;
+		/* Time saved by fast configurations goes to later ones. */
+		left = seconds - (now_sec() - start);
+		cfgs[i].seconds = left > 0 ? left * wi / rem_w : 0;
+		rem_w -= wi;
+		run_config(&cfgs[i], seed + i);
+	}
+	printf("stress: %lu configurations, %lu messages received in %.1f s\n",
+	    total_configs, total_messages, now_sec() - start);
+	free(cfgs);
+	return stress_exit("stress");
+}
