@@ -18,6 +18,11 @@
 extern "C" {
 #endif
 
+/* The library is built with -fvisibility=hidden: export what is declared here. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility push(default)
+#endif
+
 #define CHAN_VERSION_MAJOR 1
 #define CHAN_VERSION_MINOR 0
 #define CHAN_VERSION_PATCH 0
@@ -182,6 +187,10 @@ int chan_bcast_send(chan_bcast_t *b, const void *elem);
 
 /* chan_bcast_close closes b and every subscription; EPIPE the second time. */
 int chan_bcast_close(chan_bcast_t *b);
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,887 @@
+/*
+ * The channel: ring, policies, send, receive, close.
+ *
+ * Lock order:
+ *   1. channels in increasing address order (only a select's slow path
+ *      holds several);
+ *   2. within a channel, send_mu before recv_mu (close, CHAN_SLIDE's
+ *      discard, a select's slow path);
+ *   3. a waiter's mu, which no one holds while taking another lock.
+ * Everything else holds one channel lock at a time, and wakes the other
+ * side only after dropping its own.
+ *
+ * How the two sides of a buffered channel meet without sharing a lock.
+ * A sender publishes an element (tail, release), drops send_mu, issues a
+ * full fence, then reads nrecvw; a receiver about to sleep links its entry
+ * (nrecvw++) under recv_mu, issues a full fence, then re-reads tail.  The
+ * two fences are ordered one way or the other: if the receiver's comes
+ * first, the sender sees nrecvw > 0 and serves it; if the sender's comes
+ * first, the receiver sees the new tail and does not sleep.  Either way no
+ * element sits in the ring beside a sleeping receiver.  The same argument,
+ * with head and nsendw, covers a sender waiting for room.  Release/acquire
+ * alone would let both reads miss (the store-buffer pattern), which no x86
+ * test can show: keep both fences.
+ *
+ * Waking: an unbuffered channel hands the element straight between the two
+ * threads' buffers.  A buffered one publishes into the ring first and then
+ * serves waiters from the head of the ring (so FIFO and each sender's order
+ * hold with no special case).  A waiter still spinning is handed its element
+ * directly; a sleeping one is not committed to, since it needs tens of
+ * microseconds to run: it is woken to retry (CHAN__RETRY) while the element
+ * stays in the ring for whichever thread comes first (barging).  Each thread
+ * woken to retry serves the channel again on its way out, whatever it did,
+ * so a wake-up it did not use passes on to the next sleeper.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+static inline void *
+slot(const chan_t *ch, size_t i)
+{
+	return ch->ring + i * ch->elem_size;
+}
+
+/* Copies one element; a NULL dst (a receive that discards) copies nothing. */
+static inline void
+copy_elem(const chan_t *ch, void *dst, const void *src)
+{
+	if (dst != NULL && ch->elem_size != 0)
+		memcpy(dst, src, ch->elem_size);
+}
+
+pthread_mutex_t *
+chan__queue_lock(chan_t *ch, enum chan_op op)
+{
+	return ch->cap > 0 && op == CHAN_RECV ? &ch->recv_mu : &ch->send_mu;
+}
+
+static struct chan__queue *
+queue_of(chan_t *ch, enum chan_op op)
+{
+	return op == CHAN_SEND ? &ch->sendq : &ch->recvq;
+}
+
+static _Atomic size_t *
+count_of(chan_t *ch, enum chan_op op)
+{
+	return op == CHAN_SEND ? &ch->nsendw : &ch->nrecvw;
+}
+
+/* Appends e to its queue on ch; the caller holds the queue's lock. */
+void
+chan__link(chan_t *ch, struct chan__entry *e)
+{
+	struct chan__queue *q = queue_of(ch, e->op);
+
+	e->next = NULL;
+	e->prev = q->tail;
+	if (q->tail != NULL)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+	atomic_store_explicit(&e->linked, true, memory_order_relaxed);
+	atomic_fetch_add_explicit(count_of(ch, e->op), 1, memory_order_relaxed);
+}
+
+/*
+ * Removes e from its queue on ch; the caller holds the queue's lock.  The
+ * store of linked is the last touch: the owner may reuse e once it reads
+ * false.
+ */
+void
+chan__unlink(chan_t *ch, struct chan__entry *e)
+{
+	struct chan__queue *q = queue_of(ch, e->op);
+
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		q->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		q->tail = e->prev;
+	atomic_fetch_sub_explicit(count_of(ch, e->op), 1, memory_order_relaxed);
+	atomic_store_explicit(&e->linked, false, memory_order_release);
+}
+
+/*
+ * Unlinks whichever of the n entries are still queued, each under its
+ * queue's lock.  Called by their owner once it no longer waits.
+ */
+void
+chan__unlink_all(struct chan__entry *ents, size_t n)
+{
+	pthread_mutex_t *mu;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!atomic_load_explicit(&ents[i].linked, memory_order_acquire))
+			continue;
+		mu = chan__queue_lock(ents[i].ch, ents[i].op);
+		chan__lock(mu);
+		if (atomic_load_explicit(&ents[i].linked, memory_order_relaxed))
+			chan__unlink(ents[i].ch, &ents[i]);
+		chan__unlock(mu);
+	}
+}
+
+/*
+ * Takes the first entry on ch's op queue whose waiter it can claim, and
+ * returns it, unlinked, with *was the state it was claimed from; entries of
+ * waiters that stopped waiting are unlinked on the way.  The caller holds
+ * the queue's lock.  The claim comes before the unlink: while the entry is
+ * linked its owner cannot return, so its waiter is still there to claim.
+ */
+static struct chan__entry *
+claim_first(chan_t *ch, enum chan_op op, int *was)
+{
+	struct chan__queue *q = queue_of(ch, op);
+	struct chan__entry *e;
+	int s;
+
+	while ((e = q->head) != NULL) {
+		s = chan__claim(e->w);
+		chan__unlink(ch, e);
+		if (s >= 0) {
+			*was = s;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Records the outcome of a claimed entry.  A spinning waiter gets DONE at
+ * once and may return; a sleeping one is put on *wake, to be signalled by
+ * chan__wake once the caller has dropped the channel's locks (it cannot
+ * leave before DONE, so its entry stays valid until then).
+ */
+static void
+complete(struct chan__entry *e, int was, int result, struct chan__entry **wake)
+{
+	struct chan__waiter *w = e->w;
+
+	w->index = e->index;
+	w->result = result;
+	if (was == CHAN__WAITING) {
+		atomic_store_explicit(&w->state, CHAN__DONE,
+		    memory_order_release);
+	} else {
+		e->next = *wake;
+		*wake = e;
+	}
+}
+
+/* Signals every sleeper complete() listed; called with no lock held. */
+void
+chan__wake(struct chan__entry *list)
+{
+	struct chan__entry *next;
+
+	for (; list != NULL; list = next) {
+		next = list->next;
+		chan__done_sleeping(list->w);
+	}
+}
+
+void
+chan__lock_all(chan_t *ch)
+{
+	chan__lock(&ch->send_mu);
+	if (ch->cap > 0)
+		chan__lock(&ch->recv_mu);
+}
+
+void
+chan__unlock_all(chan_t *ch)
+{
+	if (ch->cap > 0)
+		chan__unlock(&ch->recv_mu);
+	chan__unlock(&ch->send_mu);
+}
+
+/* The ring.  Senders hold send_mu, receivers recv_mu. */
+
+/* True if the ring has a free slot; refreshes the senders' copy of head. */
+static bool
+has_room(chan_t *ch)
+{
+	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+
+	if (t - ch->head_cache < ch->cap)
+		return true;
+	ch->head_cache = atomic_load_explicit(&ch->head, memory_order_acquire);
+	return t - ch->head_cache < ch->cap;
+}
+
+/* True if the ring holds an element; refreshes the receivers' copy of tail. */
+static bool
+has_elem(chan_t *ch)
+{
+	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+
+	if ((ptrdiff_t)(ch->tail_cache - h) > 0)
+		return true;
+	ch->tail_cache = atomic_load_explicit(&ch->tail, memory_order_acquire);
+	return ch->tail_cache != h;
+}
+
+/* Appends k elements; the caller checked there is room for them. */
+static void
+ring_put(chan_t *ch, const void *elems, size_t k)
+{
+	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	size_t first = ch->cap - ch->tail_slot;
+
+	if (ch->elem_size != 0) {
+		if (first > k)
+			first = k;
+		memcpy(slot(ch, ch->tail_slot), elems, first * ch->elem_size);
+		memcpy(ch->ring, (const unsigned char *)elems +
+		    first * ch->elem_size, (k - first) * ch->elem_size);
+	}
+	ch->tail_slot = (ch->tail_slot + k) % ch->cap;
+	atomic_store_explicit(&ch->tail, t + k, memory_order_release);
+}
+
+/* Removes the k oldest elements into elems (NULL: discards them). */
+static void
+ring_take(chan_t *ch, void *elems, size_t k)
+{
+	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	size_t first = ch->cap - ch->head_slot;
+
+	if (elems != NULL && ch->elem_size != 0) {
+		if (first > k)
+			first = k;
+		memcpy(elems, slot(ch, ch->head_slot), first * ch->elem_size);
+		memcpy((unsigned char *)elems + first * ch->elem_size, ch->ring,
+		    (k - first) * ch->elem_size);
+	}
+	ch->head_slot = (ch->head_slot + k) % ch->cap;
+	atomic_store_explicit(&ch->head, h + k, memory_order_release);
+}
+
+/*
+ * CHAN_SLIDE on a full ring: discards the oldest element.  The caller holds
+ * send_mu, and recv_mu too if have_recv; a receiver may have made room
+ * meanwhile, in which case nothing is discarded.
+ */
+static void
+slide(chan_t *ch, bool have_recv)
+{
+	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+
+	if (!have_recv)
+		chan__lock(&ch->recv_mu);
+	if (t - atomic_load_explicit(&ch->head, memory_order_relaxed) >= ch->cap)
+		ring_take(ch, NULL, 1);
+	ch->head_cache = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	if (!have_recv)
+		chan__unlock(&ch->recv_mu);
+}
+
+/*
+ * Sends up to n elements into the ring, with send_mu held (recv_mu too if
+ * have_recv).  Returns 0 and *sent >= 1 (CHAN_DROP and CHAN_SLIDE always
+ * take all n), EPIPE if closed, EAGAIN if the ring is full.
+ */
+static int
+buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
+    bool have_recv)
+{
+	const unsigned char *p = elems;
+	size_t room, i;
+
+	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
+		return EPIPE;
+	if (ch->policy != CHAN_BLOCK) {
+		for (i = 0; i < n; i++, p += ch->elem_size) {
+			if (!has_room(ch)) {
+				if (ch->policy == CHAN_DROP)
+					continue;
+				slide(ch, have_recv);
+			}
+			ring_put(ch, p, 1);
+		}
+		*sent = n;
+		return 0;
+	}
+	if (!has_room(ch))
+		return EAGAIN;
+	room = ch->cap - (atomic_load_explicit(&ch->tail, memory_order_relaxed) -
+	    ch->head_cache);
+	if (room < n && n > 1) {
+		ch->head_cache = atomic_load_explicit(&ch->head,
+		    memory_order_acquire);
+		room = ch->cap - (atomic_load_explicit(&ch->tail,
+		    memory_order_relaxed) - ch->head_cache);
+	}
+	*sent = n < room ? n : room;
+	ring_put(ch, elems, *sent);
+	return 0;
+}
+
+/*
+ * Receives up to n elements from the ring, with recv_mu held.  Returns 0
+ * and *got >= 1, EPIPE if closed and drained, EAGAIN if empty.  closed
+ * cannot change while recv_mu is held, and every element sent before the
+ * close is visible once it is seen.
+ */
+static int
+buf_recv_locked(chan_t *ch, void *elems, size_t n, size_t *got)
+{
+	size_t avail;
+
+	if (!has_elem(ch)) {
+		return atomic_load_explicit(&ch->closed, memory_order_relaxed) ?
+		    EPIPE : EAGAIN;
+	}
+	avail = ch->tail_cache - atomic_load_explicit(&ch->head,
+	    memory_order_relaxed);
+	if (avail < n && n > 1) {
+		ch->tail_cache = atomic_load_explicit(&ch->tail,
+		    memory_order_acquire);
+		avail = ch->tail_cache - atomic_load_explicit(&ch->head,
+		    memory_order_relaxed);
+	}
+	*got = n < avail ? n : avail;
+	ring_take(ch, elems, *got);
+	return 0;
+}
+
+/* Unbuffered send with send_mu held: hands elem to a waiting receiver. */
+static int
+unbuf_send_locked(chan_t *ch, const void *elem, struct chan__entry **wake)
+{
+	struct chan__entry *e;
+	int was;
+
+	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
+		return EPIPE;
+	if ((e = claim_first(ch, CHAN_RECV, &was)) == NULL)
+		return EAGAIN;
+	copy_elem(ch, e->elem, elem);
+	complete(e, was, 0, wake);
+	return 0;
+}
+
+/*
+ * Unbuffered receive with send_mu held: takes a waiting sender's element.
+ * No sender waits on a closed channel (close woke them all, and none queues
+ * after it).
+ */
+static int
+unbuf_recv_locked(chan_t *ch, void *elem, struct chan__entry **wake)
+{
+	struct chan__entry *e;
+	int was;
+
+	if ((e = claim_first(ch, CHAN_SEND, &was)) == NULL) {
+		return atomic_load_explicit(&ch->closed, memory_order_relaxed) ?
+		    EPIPE : EAGAIN;
+	}
+	copy_elem(ch, elem, e->elem);
+	complete(e, was, 0, wake);
+	return 0;
+}
+
+/* For a select's slow path, which holds every lock of ch. */
+int
+chan__send_locked(chan_t *ch, const void *elem, struct chan__entry **wake)
+{
+	size_t sent;
+
+	if (ch->cap == 0)
+		return unbuf_send_locked(ch, elem, wake);
+	return buf_send_locked(ch, elem, 1, &sent, true);
+}
+
+int
+chan__recv_locked(chan_t *ch, void *elem, struct chan__entry **wake)
+{
+	size_t got;
+
+	if (ch->cap == 0)
+		return unbuf_recv_locked(ch, elem, wake);
+	return buf_recv_locked(ch, elem, 1, &got);
+}
+
+/*
+ * Serves spinning receivers from the head of the ring, and wakes the first
+ * sleeping one to retry.  recv_mu held.  True if it took elements (so
+ * senders may now have room).
+ */
+static bool
+serve_receivers(chan_t *ch, struct chan__entry **wake)
+{
+	struct chan__entry *e;
+	bool took = false;
+	int was;
+
+	while (ch->recvq.head != NULL && has_elem(ch)) {
+		if ((e = claim_first(ch, CHAN_RECV, &was)) == NULL)
+			break;
+		if (was == CHAN__SLEEPING) {
+			complete(e, was, CHAN__RETRY, wake);
+			break;
+		}
+		ring_take(ch, e->elem, 1);
+		complete(e, was, 0, wake);
+		took = true;
+	}
+	return took;
+}
+
+/* The same for senders, with send_mu held: true if it published elements. */
+static bool
+serve_senders(chan_t *ch, struct chan__entry **wake)
+{
+	struct chan__entry *e;
+	bool put = false;
+	int was;
+
+	while (ch->sendq.head != NULL && has_room(ch)) {
+		if ((e = claim_first(ch, CHAN_SEND, &was)) == NULL)
+			break;
+		if (was == CHAN__SLEEPING) {
+			complete(e, was, CHAN__RETRY, wake);
+			break;
+		}
+		ring_put(ch, e->elem, 1);
+		complete(e, was, 0, wake);
+		put = true;
+	}
+	return put;
+}
+
+/*
+ * Matches a buffered channel's waiters with its ring, after the ring
+ * changed or a thread woken to retry leaves.  Called with no lock held.  A
+ * receiver served from the ring frees a slot for a waiting sender, and a
+ * sender served into it publishes an element for a waiting receiver, so it
+ * loops until neither side moved.  Each read of a waiter count follows a
+ * full fence, as the file's comment explains.
+ */
+void
+chan__serve(chan_t *ch)
+{
+	struct chan__entry *wake = NULL;
+	bool moved;
+
+	if (ch->cap == 0)
+		return;
+	do {
+		moved = false;
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&ch->nrecvw, memory_order_relaxed) > 0) {
+			chan__lock(&ch->recv_mu);
+			moved = serve_receivers(ch, &wake);
+			chan__unlock(&ch->recv_mu);
+			atomic_thread_fence(memory_order_seq_cst);
+		}
+		if (atomic_load_explicit(&ch->nsendw, memory_order_relaxed) > 0) {
+			chan__lock(&ch->send_mu);
+			moved |= serve_senders(ch, &wake);
+			chan__unlock(&ch->send_mu);
+		}
+	} while (moved);
+	chan__wake(wake);
+}
+
+/* After a buffered send published: serve receivers if any wait. */
+static inline void
+published(chan_t *ch)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&ch->nrecvw, memory_order_relaxed) > 0)
+		chan__serve(ch);
+}
+
+/* After a buffered receive freed slots: serve senders if any wait. */
+static inline void
+consumed(chan_t *ch)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&ch->nsendw, memory_order_relaxed) > 0)
+		chan__serve(ch);
+}
+
+int
+chan__trysend(chan_t *ch, const void *elem)
+{
+	struct chan__entry *wake = NULL;
+	size_t sent;
+	int r;
+
+	chan__lock(&ch->send_mu);
+	if (ch->cap > 0) {
+		r = buf_send_locked(ch, elem, 1, &sent, false);
+		chan__unlock(&ch->send_mu);
+		if (r == 0)
+			published(ch);
+		return r;
+	}
+	r = unbuf_send_locked(ch, elem, &wake);
+	chan__unlock(&ch->send_mu);
+	chan__wake(wake);
+	return r;
+}
+
+int
+chan__tryrecv(chan_t *ch, void *elem)
+{
+	struct chan__entry *wake = NULL;
+	size_t got;
+	int r;
+
+	if (ch->cap > 0) {
+		chan__lock(&ch->recv_mu);
+		r = buf_recv_locked(ch, elem, 1, &got);
+		chan__unlock(&ch->recv_mu);
+		if (r == 0)
+			consumed(ch);
+		return r;
+	}
+	chan__lock(&ch->send_mu);
+	r = unbuf_recv_locked(ch, elem, &wake);
+	chan__unlock(&ch->send_mu);
+	chan__wake(wake);
+	return r;
+}
+
+/* Cancelled while waiting in a send or receive: see chan__wait. */
+static void
+op_cancelled(void *arg)
+{
+	struct chan__entry *e = arg;
+
+	chan__unlink_all(e, 1);
+	if (atomic_load_explicit(&e->w->state, memory_order_acquire) ==
+	    CHAN__DONE && e->w->result == CHAN__RETRY)
+		chan__serve(e->ch);
+}
+
+/*
+ * One send or receive (op) of up to n elements, the plain, try and timed
+ * forms in one: try never waits, abstime (NULL: none) bounds the wait.  It
+ * moves as many elements as the ring allows at once; when it must wait, it
+ * waits for one element.  *moved gets the count.
+ */
+static int
+transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
+    size_t *moved, const struct timespec *abstime, bool try)
+{
+	pthread_mutex_t *mu = chan__queue_lock(ch, op);
+	struct chan__entry *wake = NULL;
+	struct chan__waiter *w;
+	struct chan__entry e;
+	bool woken = false;
+	int r;
+
+	*moved = 1;
+	for (;;) {
+		chan__lock(mu);
+		if (ch->cap == 0) {
+			r = op == CHAN_SEND ?
+			    unbuf_send_locked(ch, elems, &wake) :
+			    unbuf_recv_locked(ch, elems, &wake);
+		} else if (op == CHAN_SEND) {
+			r = buf_send_locked(ch, elems, n, moved, false);
+		} else {
+			r = buf_recv_locked(ch, elems, n, moved);
+		}
+		if (r != EAGAIN)
+			break;
+		if (try || chan__deadline_passed(abstime)) {
+			r = try ? EAGAIN : ETIMEDOUT;
+			break;
+		}
+		w = chan__self();
+		atomic_store_explicit(&w->state, CHAN__WAITING,
+		    memory_order_relaxed);
+		e = (struct chan__entry){ .w = w, .ch = ch, .elem = elems,
+		    .op = op };
+		chan__link(ch, &e);
+		if (ch->cap > 0) {
+			/* Our half of the fence argument at the top. */
+			atomic_thread_fence(memory_order_seq_cst);
+			r = op == CHAN_SEND ?
+			    buf_send_locked(ch, elems, n, moved, false) :
+			    buf_recv_locked(ch, elems, n, moved);
+			if (r != EAGAIN) {
+				chan__unlink(ch, &e);
+				break;
+			}
+		}
+		chan__unlock(mu);
+		r = chan__wait(w, abstime, op_cancelled, &e);
+		if (r == ETIMEDOUT)
+			chan__unlink_all(&e, 1);
+		else
+			r = w->result;
+		if (r != CHAN__RETRY) {
+			/* Done: a completer moved our element and served on. */
+			*moved = 1;
+			if (woken)
+				chan__serve(ch);
+			return r;
+		}
+		woken = true;
+	}
+	chan__unlock(mu);
+	chan__wake(wake);
+	if (ch->cap > 0) {
+		if (woken)
+			chan__serve(ch);	/* pass the wake-up on */
+		else if (r == 0 && op == CHAN_SEND)
+			published(ch);
+		else if (r == 0)
+			consumed(ch);
+	}
+	return r;
+}
+
+static void *
+offset(const chan_t *ch, const void *elems, size_t k)
+{
+	return elems == NULL ? NULL :
+	    (unsigned char *)(uintptr_t)elems + k * ch->elem_size;
+}
+
+/*
+ * transfer_once, then, for a batch that moved a single element (it waited,
+ * or the channel is unbuffered), whatever else goes through without waiting.
+ */
+static int
+transfer(chan_t *ch, enum chan_op op, void *elems, size_t n, size_t *moved,
+    const struct timespec *abstime, bool try)
+{
+	size_t k, more;
+	int r;
+
+	*moved = 0;
+	if (n == 0)
+		return 0;
+	if ((r = transfer_once(ch, op, elems, n, &k, abstime, try)) != 0)
+		return r;
+	while (k < n && (k == 1 || ch->cap == 0) &&
+	    transfer_once(ch, op, offset(ch, elems, k), n - k, &more, NULL,
+	    true) == 0)
+		k += more;
+	*moved = k;
+	return 0;
+}
+
+/* The public functions: check every argument, then act. */
+
+chan_t *
+chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
+{
+	chan_t *ch;
+	void *p;
+	size_t ring_bytes;
+
+	if ((policy != CHAN_BLOCK && policy != CHAN_DROP &&
+	    policy != CHAN_SLIDE) || (policy != CHAN_BLOCK && capacity == 0) ||
+	    (elem_size != 0 && capacity > SIZE_MAX / elem_size)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ring_bytes = elem_size * capacity;
+	/* One allocation, the ring right behind the header, both aligned. */
+	if (ring_bytes > SIZE_MAX - sizeof(*ch) ||
+	    posix_memalign(&p, CHAN__LINE, sizeof(*ch) + ring_bytes) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ch = p;
+	memset(ch, 0, sizeof(*ch));
+	ch->elem_size = elem_size;
+	ch->cap = capacity;
+	ch->policy = policy;
+	ch->ring = (unsigned char *)(ch + 1);
+	chan__mutex_init(&ch->send_mu);
+	chan__mutex_init(&ch->recv_mu);
+	return ch;
+}
+
+void
+chan_destroy(chan_t *ch)
+{
+	if (ch == NULL)
+		return;
+	pthread_mutex_destroy(&ch->send_mu);
+	pthread_mutex_destroy(&ch->recv_mu);
+	free(ch);
+}
+
+/*
+ * Closes ch with both locks held, so that no send completes after it and
+ * no waiter queues after it.  Senders learn EPIPE at once.  Receivers get
+ * EPIPE if nothing is buffered, else a retry, which drains the ring before
+ * it finds EPIPE: nothing buffered is lost.
+ */
+int
+chan_close(chan_t *ch)
+{
+	struct chan__entry *wake = NULL, *e;
+	int was, rest;
+
+	if (ch == NULL)
+		return EINVAL;
+	chan__lock_all(ch);
+	if (atomic_load_explicit(&ch->closed, memory_order_relaxed)) {
+		chan__unlock_all(ch);
+		return EPIPE;
+	}
+	atomic_store_explicit(&ch->closed, true, memory_order_release);
+	while ((e = claim_first(ch, CHAN_SEND, &was)) != NULL)
+		complete(e, was, EPIPE, &wake);
+	rest = ch->cap > 0 && has_elem(ch) ? CHAN__RETRY : EPIPE;
+	while ((e = claim_first(ch, CHAN_RECV, &was)) != NULL)
+		complete(e, was, rest, &wake);
+	chan__unlock_all(ch);
+	chan__wake(wake);
+	return 0;
+}
+
+static int
+check_send(chan_t *ch, const void *elem, const struct timespec *abstime)
+{
+	if (ch == NULL || !chan__elem_ok(ch, elem) ||
+	    !chan__timespec_valid(abstime))
+		return EINVAL;
+	return 0;
+}
+
+int
+chan_send(chan_t *ch, const void *elem)
+{
+	size_t k;
+
+	return check_send(ch, elem, NULL) ? EINVAL :
+	    transfer(ch, CHAN_SEND, (void *)(uintptr_t)elem, 1, &k, NULL,
+	    false);
+}
+
+int
+chan_trysend(chan_t *ch, const void *elem)
+{
+	return check_send(ch, elem, NULL) ? EINVAL : chan__trysend(ch, elem);
+}
+
+int
+chan_timedsend(chan_t *ch, const void *elem, const struct timespec *abstime)
+{
+	size_t k;
+
+	return check_send(ch, elem, abstime) ? EINVAL :
+	    transfer(ch, CHAN_SEND, (void *)(uintptr_t)elem, 1, &k, abstime,
+	    false);
+}
+
+int
+chan_recv(chan_t *ch, void *elem)
+{
+	size_t k;
+
+	return ch == NULL ? EINVAL :
+	    transfer(ch, CHAN_RECV, elem, 1, &k, NULL, false);
+}
+
+int
+chan_tryrecv(chan_t *ch, void *elem)
+{
+	return ch == NULL ? EINVAL : chan__tryrecv(ch, elem);
+}
+
+int
+chan_timedrecv(chan_t *ch, void *elem, const struct timespec *abstime)
+{
+	size_t k;
+
+	if (ch == NULL || !chan__timespec_valid(abstime))
+		return EINVAL;
+	return transfer(ch, CHAN_RECV, elem, 1, &k, abstime, false);
+}
+
+static int
+check_batch(chan_t *ch, const void *elems, size_t n, size_t *count,
+    const struct timespec *abstime, bool send)
+{
+	if (ch == NULL || count == NULL || !chan__timespec_valid(abstime) ||
+	    (send && n > 0 && !chan__elem_ok(ch, elems)) ||
+	    (ch->elem_size != 0 && n > SIZE_MAX / ch->elem_size))
+		return EINVAL;
+	return 0;
+}
+
+int
+chan_sendn(chan_t *ch, const void *elems, size_t n, size_t *nsent)
+{
+	return check_batch(ch, elems, n, nsent, NULL, true) ? EINVAL :
+	    transfer(ch, CHAN_SEND, (void *)(uintptr_t)elems, n, nsent, NULL,
+	    false);
+}
+
+int
+chan_trysendn(chan_t *ch, const void *elems, size_t n, size_t *nsent)
+{
+	return check_batch(ch, elems, n, nsent, NULL, true) ? EINVAL :
+	    transfer(ch, CHAN_SEND, (void *)(uintptr_t)elems, n, nsent, NULL,
+	    true);
+}
+
+int
+chan_timedsendn(chan_t *ch, const void *elems, size_t n, size_t *nsent,
+    const struct timespec *abstime)
+{
+	return check_batch(ch, elems, n, nsent, abstime, true) ? EINVAL :
+	    transfer(ch, CHAN_SEND, (void *)(uintptr_t)elems, n, nsent,
+	    abstime, false);
+}
+
+int
+chan_recvn(chan_t *ch, void *elems, size_t n, size_t *nrecvd)
+{
+	return check_batch(ch, elems, n, nrecvd, NULL, false) ? EINVAL :
+	    transfer(ch, CHAN_RECV, elems, n, nrecvd, NULL, false);
+}
+
+int
+chan_tryrecvn(chan_t *ch, void *elems, size_t n, size_t *nrecvd)
+{
+	return check_batch(ch, elems, n, nrecvd, NULL, false) ? EINVAL :
+	    transfer(ch, CHAN_RECV, elems, n, nrecvd, NULL, true);
+}
+
+int
+chan_timedrecvn(chan_t *ch, void *elems, size_t n, size_t *nrecvd,
+    const struct timespec *abstime)
+{
+	return check_batch(ch, elems, n, nrecvd, abstime, false) ? EINVAL :
+	    transfer(ch, CHAN_RECV, elems, n, nrecvd, abstime, false);
+}
+
+size_t
+chan_len(chan_t *ch)
+{
+	size_t h, t;
+
+	if (ch == NULL || ch->cap == 0)
+		return 0;
+	h = atomic_load_explicit(&ch->head, memory_order_acquire);
+	t = atomic_load_explicit(&ch->tail, memory_order_acquire);
+	/* head read first: t - h >= 0, and over cap only if head moved on. */
+	return t - h > ch->cap ? ch->cap : t - h;
+}
+
+size_t
+chan_cap(chan_t *ch)
+{
+	return ch == NULL ? 0 : ch->cap;
+}

@@ -1,0 +1,181 @@
+/*
+ * Shared inside src/, never installed.  Names shared between files start
+ * with chan__; everything else is static.
+ */
+#ifndef CHAN_INTERNAL_H
+#define CHAN_INTERNAL_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "chan.h"
+
+#define CHAN__LINE	64	/* bytes in a cache line on the machines we run on */
+
+/*
+ * A waiter is one thread's means of blocking: its own mutex and condition
+ * (CLOCK_MONOTONIC) and an atomic state.  Each thread has one, reused by
+ * every call it makes (chan__self()); a thread waits in one call at a time.
+ *
+ *   WAITING  --CAS by the waiter, under mu-->             SLEEPING
+ *   WAITING or SLEEPING --CAS by a completer-->           CLAIMED
+ *   CLAIMED  --store (release) by that completer-->       DONE
+ *   WAITING or SLEEPING --CAS by the waiter (timeout, cancel)--> ABORTED
+ *
+ * Only one CAS out of WAITING/SLEEPING wins, which is what lets channels with
+ * different locks agree that exactly one case of a select completed.  index
+ * and result belong to the completer between CLAIMED and DONE and to the
+ * waiter after it reads DONE (acquire).  A completer that claimed from
+ * WAITING only stores DONE and never touches the waiter again: the waiter is
+ * spinning and may return at once.  One that claimed from SLEEPING stores
+ * DONE and signals with mu held, so the wake-up cannot fall between the
+ * waiter's check of the state and its cond wait.
+ */
+enum {
+	CHAN__WAITING,
+	CHAN__SLEEPING,
+	CHAN__CLAIMED,
+	CHAN__DONE,
+	CHAN__ABORTED,
+};
+
+/* A result meaning "not completed: try again" (barging on a buffered ring). */
+#define CHAN__RETRY	(-1)
+
+struct chan__entry;
+
+struct chan__waiter {
+	_Atomic int		 state;
+	int			 index;		/* the case completed */
+	int			 result;	/* 0, EPIPE or CHAN__RETRY */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cond;
+
+	/* Thread-private from here on. */
+	bool			 ready;		/* mu and cond initialised */
+	unsigned		 spin_misses;	/* recent spins that ended asleep */
+	unsigned		 waits;
+	uint64_t		 rng;
+	void			*ents;		/* select scratch, grown rarely */
+	size_t			 nents;		/* its size in bytes */
+};
+
+/*
+ * An entry is one (waiter, case) pair queued on one channel: a plain send or
+ * receive queues one, a select one per enabled case, all on the owner's
+ * stack or scratch.  next/prev and linked are protected by the lock of the
+ * queue the entry is on (chan__queue_lock()); the owner may read linked
+ * without that lock, and while it reads true the entry is still queued and
+ * must be unlinked under the lock.  A completer claims the waiter while the
+ * entry is still linked (so the owner cannot have returned), and touches the
+ * entry after unlinking it only if its claim won.
+ */
+struct chan__entry {
+	struct chan__entry	*next;
+	struct chan__entry	*prev;
+	struct chan__waiter	*w;
+	chan_t			*ch;
+	void			*elem;		/* SEND: source; RECV: target or NULL */
+	int			 index;
+	enum chan_op		 op;
+	_Atomic bool		 linked;
+};
+
+struct chan__queue {
+	struct chan__entry	*head;
+	struct chan__entry	*tail;
+};
+
+/*
+ * A channel.  Fixed fields never change after chan_create; closed changes
+ * once, from false to true, with both locks held.
+ *
+ * Buffered (cap > 0): the ring holds elements head, ..., tail - 1 (counters
+ * that never wrap in practice: 2^64 elements), in slots head_slot, ... mod
+ * cap.  send_mu protects tail, tail_slot, head_cache and sendq; recv_mu
+ * protects head, head_slot, tail_cache and recvq.  tail is written only under
+ * send_mu and read by receivers without it (acquire); head is written under
+ * recv_mu and read by senders without it.  So head <= tail <= head + cap, as
+ * the other side reads them, at every instant.  head_cache <= head and
+ * tail_cache <= tail are each side's stale copy of the other's index, so a
+ * side touches the other's line only when its copy says full or empty.
+ * CHAN_SLIDE moves head from the send side, with both locks held; that can
+ * leave tail_cache < head, so emptiness is a signed difference.
+ *
+ * Unbuffered (cap == 0): there is no ring; send_mu protects both queues and
+ * recv_mu is unused.
+ *
+ * nsendw and nrecvw count the entries on sendq and recvq; they change only
+ * under the queue's lock and are read without it after a full fence, which is
+ * how a side learns, without taking the other side's lock, that someone
+ * waits there (see chan.c for the argument).
+ *
+ * The fields are grouped by who writes them, one cache line each: a side's
+ * lock and private copies, the index it publishes, and its waiter queue.
+ */
+struct chan {
+	size_t			 elem_size;
+	size_t			 cap;
+	enum chan_policy	 policy;
+	unsigned char		*ring;
+	_Atomic bool		 closed;
+
+	_Alignas(CHAN__LINE) pthread_mutex_t send_mu;
+	size_t			 tail_slot;
+	size_t			 head_cache;
+	_Alignas(CHAN__LINE) _Atomic size_t tail;
+	_Alignas(CHAN__LINE) struct chan__queue sendq;
+	_Atomic size_t		 nsendw;
+
+	_Alignas(CHAN__LINE) pthread_mutex_t recv_mu;
+	size_t			 head_slot;
+	size_t			 tail_cache;
+	_Alignas(CHAN__LINE) _Atomic size_t head;
+	_Alignas(CHAN__LINE) struct chan__queue recvq;
+	_Atomic size_t		 nrecvw;
+};
+
+/* waiter.c */
+void			 chan__lock(pthread_mutex_t *);
+void			 chan__unlock(pthread_mutex_t *);
+void			 chan__mutex_init(pthread_mutex_t *);
+struct chan__waiter	*chan__self(void);
+int			 chan__claim(struct chan__waiter *);
+void			 chan__done_sleeping(struct chan__waiter *);
+int			 chan__wait(struct chan__waiter *, const struct timespec *,
+			    void (*)(void *), void *);
+uint32_t		 chan__random(struct chan__waiter *, uint32_t);
+bool			 chan__timespec_valid(const struct timespec *);
+bool			 chan__deadline_passed(const struct timespec *);
+void			*chan__scratch(struct chan__waiter *, size_t);
+
+/* chan.c, for select.c */
+pthread_mutex_t		*chan__queue_lock(chan_t *, enum chan_op);
+void			 chan__link(chan_t *, struct chan__entry *);
+void			 chan__unlink(chan_t *, struct chan__entry *);
+void			 chan__unlink_all(struct chan__entry *, size_t);
+void			 chan__lock_all(chan_t *);
+void			 chan__unlock_all(chan_t *);
+int			 chan__trysend(chan_t *, const void *);
+int			 chan__tryrecv(chan_t *, void *);
+int			 chan__send_locked(chan_t *, const void *,
+			    struct chan__entry **);
+int			 chan__recv_locked(chan_t *, void *,
+			    struct chan__entry **);
+void			 chan__wake(struct chan__entry *);
+void			 chan__serve(chan_t *);
+
+/* True when a send on ch with elem is acceptable. */
+static inline bool
+chan__elem_ok(const chan_t *ch, const void *elem)
+{
+	return elem != NULL || ch->elem_size == 0;
+}
+
+#endif /* CHAN_INTERNAL_H */

@@ -1,0 +1,250 @@
+/*
+ * chan_select: complete exactly one of several sends and receives.
+ *
+ * Cases are polled in a uniformly random permutation, so that the first
+ * ready case met is uniform among the ready ones (a random start with
+ * wrap-around is not: with [never, never, ready, ready] it picks the first
+ * ready case three times in four).  The fast path tries each case on its
+ * channel alone, taking one side's lock.  Two such probes can each find
+ * their case empty while at every instant one of them was ready, so only a
+ * poll with every channel locked can say "nothing is ready": the slow path
+ * locks the distinct channels in address order (both locks of a buffered
+ * one, so nothing moves between its poll and its queueing), polls again,
+ * and if still nothing is ready queues one entry per case, all pointing at
+ * this thread's waiter, before it waits.  Whichever channel claims the
+ * waiter first completes its case; the claim is one CAS, so no other case
+ * can complete too, and a select can never pair its own send with its own
+ * receive: it never polls once its entries are queued.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Up to this many cases, the fast path needs no scratch memory. */
+#define STACK_CASES	64
+
+struct sel_wait {
+	struct chan_case	*cases;
+	struct chan__entry	*ents;
+	size_t			 nents;
+	chan_t			*retry_ch;	/* a retry wake-up we hold */
+};
+
+static int
+fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+static bool
+case_valid(const struct chan_case *c)
+{
+	if (c->ch == NULL)
+		return true;	/* disabled: never ready, never checked */
+	if (c->op == CHAN_SEND)
+		return chan__elem_ok(c->ch, c->elem);
+	return c->op == CHAN_RECV;
+}
+
+static int
+cmp_chan(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(chan_t *const *)a;
+	uintptr_t y = (uintptr_t)*(chan_t *const *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Passes on a wake-up this select was given to retry and did not use. */
+static void
+pass_retry(struct sel_wait *sw, chan_t *next)
+{
+	if (sw->retry_ch != NULL && sw->retry_ch != next)
+		chan__serve(sw->retry_ch);
+	sw->retry_ch = next;
+}
+
+/* Cancelled while waiting: see chan__wait. */
+static void
+sel_cancelled(void *arg)
+{
+	struct sel_wait *sw = arg;
+	struct chan__waiter *w = sw->ents[0].w;
+
+	chan__unlink_all(sw->ents, sw->nents);
+	if (atomic_load_explicit(&w->state, memory_order_acquire) ==
+	    CHAN__DONE && w->result == CHAN__RETRY)
+		pass_retry(sw, sw->cases[w->index].ch);
+	pass_retry(sw, NULL);
+}
+
+/* No enabled case: nothing can ever be ready. */
+static int
+no_cases(const struct timespec *abstime, bool try)
+{
+	if (try)
+		return fail(EAGAIN);
+	if (abstime == NULL)
+		return fail(EDEADLK);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, abstime,
+	    NULL) == EINTR)
+		continue;
+	return fail(ETIMEDOUT);
+}
+
+/*
+ * Moves a uniformly chosen one of order[k], ..., order[m - 1] to order[k]
+ * and returns it: one step of a Fisher-Yates shuffle, done lazily.
+ */
+static uint32_t
+next_case(struct chan__waiter *w, uint32_t *order, size_t k, size_t m)
+{
+	size_t j = k + chan__random(w, (uint32_t)(m - k));
+	uint32_t t = order[j];
+
+	order[j] = order[k];
+	order[k] = t;
+	return t;
+}
+
+static int
+select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
+    bool try)
+{
+	uint32_t stack_order[STACK_CASES], *order = stack_order;
+	struct sel_wait sw = { .cases = cases };
+	struct chan__entry *wake;
+	struct chan__waiter *w;
+	struct chan_case *c;
+	chan_t **chans;
+	size_t m = 0, nch, i, k, need;
+	void *scratch;
+	int r;
+
+	if ((n > 0 && cases == NULL) || n > INT_MAX ||
+	    !chan__timespec_valid(abstime))
+		return fail(EINVAL);
+	for (i = 0; i < n; i++) {
+		if (!case_valid(&cases[i]))
+			return fail(EINVAL);
+		if (cases[i].ch != NULL)
+			m++;
+	}
+	if (m == 0)
+		return no_cases(abstime, try);
+
+	/* Scratch: entries, then channels, then (many cases) the order. */
+	w = chan__self();
+	need = n * (sizeof(struct chan__entry) + sizeof(chan_t *) +
+	    sizeof(uint32_t));
+	if (n > STACK_CASES) {
+		if ((scratch = chan__scratch(w, need)) == NULL)
+			return fail(ENOMEM);
+		order = (uint32_t *)((chan_t **)((struct chan__entry *)
+		    scratch + n) + n);
+	}
+	for (;;) {
+		for (i = 0, k = 0; i < n; i++)
+			if (cases[i].ch != NULL)
+				order[k++] = (uint32_t)i;
+		for (k = 0; k < m; k++) {
+			c = &cases[next_case(w, order, k, m)];
+			r = c->op == CHAN_SEND ? chan__trysend(c->ch, c->elem) :
+			    chan__tryrecv(c->ch, c->elem);
+			if (r != EAGAIN)
+				goto done;
+		}
+
+		if ((scratch = chan__scratch(w, need)) == NULL) {
+			r = ENOMEM;
+			goto out;
+		}
+		sw.ents = scratch;
+		chans = (chan_t **)(sw.ents + n);
+		for (i = 0, nch = 0; i < n; i++)
+			if (cases[i].ch != NULL)
+				chans[nch++] = cases[i].ch;
+		qsort(chans, nch, sizeof(*chans), cmp_chan);
+		for (i = 0, k = 0; i < nch; i++)
+			if (i == 0 || chans[i] != chans[i - 1])
+				chans[k++] = chans[i];
+		nch = k;
+		for (i = 0; i < nch; i++)
+			chan__lock_all(chans[i]);
+
+		wake = NULL;
+		for (k = 0, r = EAGAIN; k < m && r == EAGAIN; k++) {
+			c = &cases[next_case(w, order, k, m)];
+			r = c->op == CHAN_SEND ?
+			    chan__send_locked(c->ch, c->elem, &wake) :
+			    chan__recv_locked(c->ch, c->elem, &wake);
+		}
+		if (r == EAGAIN && (try || chan__deadline_passed(abstime)))
+			r = try ? EAGAIN : ETIMEDOUT;
+		if (r != EAGAIN) {
+			for (i = 0; i < nch; i++)
+				chan__unlock_all(chans[i]);
+			chan__wake(wake);
+			if (r == ETIMEDOUT || (try && r == EAGAIN))
+				goto out;
+			chan__serve(c->ch);	/* the ring changed */
+			goto done;
+		}
+
+		atomic_store_explicit(&w->state, CHAN__WAITING,
+		    memory_order_relaxed);
+		for (i = 0, k = 0; i < n; i++) {
+			if (cases[i].ch == NULL)
+				continue;
+			sw.ents[k] = (struct chan__entry){ .w = w,
+			    .ch = cases[i].ch, .elem = cases[i].elem,
+			    .index = (int)i, .op = cases[i].op };
+			chan__link(cases[i].ch, &sw.ents[k++]);
+		}
+		sw.nents = k;
+		/*
+		 * No fence needed here: we hold every lock of every channel,
+		 * so a thread that publishes next takes a lock we release,
+		 * and then sees our entries and counts.
+		 */
+		for (i = 0; i < nch; i++)
+			chan__unlock_all(chans[i]);
+
+		r = chan__wait(w, abstime, sel_cancelled, &sw);
+		chan__unlink_all(sw.ents, sw.nents);
+		if (r == ETIMEDOUT)
+			goto out;
+		c = &cases[w->index];
+		if ((r = w->result) != CHAN__RETRY)
+			goto done;
+		pass_retry(&sw, c->ch);
+	}
+done:
+	pass_retry(&sw, NULL);
+	c->err = r;
+	return (int)(c - cases);
+out:
+	pass_retry(&sw, NULL);
+	return fail(r);
+}
+
+int
+chan_select(struct chan_case *cases, size_t n)
+{
+	return select_impl(cases, n, NULL, false);
+}
+
+int
+chan_tryselect(struct chan_case *cases, size_t n)
+{
+	return select_impl(cases, n, NULL, true);
+}
+
+int
+chan_timedselect(struct chan_case *cases, size_t n,
+    const struct timespec *abstime)
+{
+	return select_impl(cases, n, abstime, false);
+}

@@ -1,0 +1,361 @@
+/*
+ * The per-thread waiter: how a thread blocks in any libchan call, spinning
+ * first when that can pay, then sleeping on its own condition variable.
+ * See struct chan__waiter in internal.h for the states.
+ *
+ * Lock order: any channel lock before a waiter's mu.  A thread holding a
+ * waiter's mu takes no other lock (the cancellation handler drops it first).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* How long a waiter spins before it sleeps, unless CHAN_SPIN_NS says. */
+#define SPIN_NS_DEFAULT	10000
+/* After this many spins in a row that ended asleep, spin only to probe. */
+#define SPIN_MISSES_MAX	8
+#define SPIN_PROBE_MASK	15
+
+static pthread_once_t	 init_once = PTHREAD_ONCE_INIT;
+static pthread_key_t	 waiter_key;
+static unsigned long	 spin_iters;	/* pause loops in one spin; 0: never */
+static int		 ncpu;
+static _Atomic int	 spinners;	/* threads spinning in chan__wait now */
+static pthread_condattr_t cond_attr;	/* CLOCK_MONOTONIC */
+
+static _Thread_local struct chan__waiter self;
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+void
+chan__lock(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_lock(mu) != 0)
+		abort();
+}
+
+void
+chan__unlock(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_unlock(mu) != 0)
+		abort();
+}
+
+void
+chan__mutex_init(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_init(mu, NULL) != 0)
+		abort();
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Runs at thread exit for every thread that waited: frees what it owned. */
+static void
+waiter_exit(void *arg)
+{
+	struct chan__waiter *w = arg;
+
+	free(w->ents);
+	w->ents = NULL;
+	w->nents = 0;
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->mu);
+	w->ready = false;
+}
+
+/*
+ * Measures the pause hint once, so that a spin lasts about the same time
+ * on any CPU (a pause costs 3 cycles on some x86 parts and 140 on others).
+ * One CPU: never spin, the thread waited for cannot run meanwhile.
+ */
+static void
+global_init(void)
+{
+	const char *env;
+	unsigned long spin_ns = SPIN_NS_DEFAULT;
+	uint64_t t0, dt;
+	long n;
+	int i;
+
+	if (pthread_key_create(&waiter_key, waiter_exit) != 0)
+		abort();
+	if (pthread_condattr_init(&cond_attr) != 0 ||
+	    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC) != 0)
+		abort();
+	if ((env = getenv("CHAN_SPIN_NS")) != NULL)
+		spin_ns = strtoul(env, NULL, 10);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	ncpu = n > 0 ? (int)n : 1;
+	t0 = now_ns();
+	for (i = 0; i < 4096; i++)
+		cpu_relax();
+	dt = now_ns() - t0;
+	if (dt == 0)
+		dt = 1;
+	spin_iters = ncpu > 1 ? (unsigned long)(spin_ns * 4096 / dt) : 0;
+}
+
+/* Returns the calling thread's waiter, set up on its first use. */
+struct chan__waiter *
+chan__self(void)
+{
+	struct chan__waiter *w = &self;
+
+	if (!w->ready) {
+		pthread_once(&init_once, global_init);
+		if (pthread_mutex_init(&w->mu, NULL) != 0 ||
+		    pthread_cond_init(&w->cond, &cond_attr) != 0)
+			abort();
+		w->rng = (uint64_t)(uintptr_t)w ^ now_ns() ^
+		    0x9e3779b97f4a7c15u;
+		if (w->rng == 0)
+			w->rng = 1;
+		w->ready = true;
+		/* Only to run waiter_exit; a failure just skips the cleanup. */
+		(void)pthread_setspecific(waiter_key, w);
+	}
+	return w;
+}
+
+/* Returns a uniformly random number below bound (> 0), from xorshift64*. */
+uint32_t
+chan__random(struct chan__waiter *w, uint32_t bound)
+{
+	uint64_t x = w->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	w->rng = x;
+	return (uint32_t)(((x * 0x2545f4914f6cdd1du) >> 32) % bound);
+}
+
+/*
+ * Returns a scratch area of at least size bytes owned by w's thread, or NULL
+ * (ENOMEM).  It grows rarely: a thread's first select allocates it and
+ * later ones reuse it.
+ */
+void *
+chan__scratch(struct chan__waiter *w, size_t size)
+{
+	void *p;
+
+	if (size <= w->nents)
+		return w->ents;
+	if (size < 1024)
+		size = 1024;
+	if ((p = malloc(size)) == NULL)
+		return NULL;
+	free(w->ents);
+	w->ents = p;
+	w->nents = size;
+	return p;
+}
+
+/*
+ * Tries to take w out of WAITING or SLEEPING for a completer.  Returns the
+ * state it was claimed from, or -1 if w is no longer waiting (completed by
+ * another channel, timed out, cancelled).
+ */
+int
+chan__claim(struct chan__waiter *w)
+{
+	int s = atomic_load_explicit(&w->state, memory_order_relaxed);
+
+	while (s == CHAN__WAITING || s == CHAN__SLEEPING) {
+		if (atomic_compare_exchange_weak_explicit(&w->state, &s,
+		    CHAN__CLAIMED, memory_order_acq_rel, memory_order_relaxed))
+			return s;
+	}
+	return -1;
+}
+
+/*
+ * Publishes DONE to a waiter claimed from SLEEPING and wakes it.  The
+ * signal is sent with w->mu held: the waiter checks the state under mu
+ * before each cond wait, so it either sees DONE or is already waiting.
+ * Signal, not broadcast: only the owner ever waits on w->cond.
+ */
+void
+chan__done_sleeping(struct chan__waiter *w)
+{
+	chan__lock(&w->mu);
+	atomic_store_explicit(&w->state, CHAN__DONE, memory_order_release);
+	if (pthread_cond_signal(&w->cond) != 0)
+		abort();
+	chan__unlock(&w->mu);
+}
+
+bool
+chan__timespec_valid(const struct timespec *ts)
+{
+	return ts == NULL || (ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L);
+}
+
+bool
+chan__deadline_passed(const struct timespec *ts)
+{
+	struct timespec now;
+
+	if (ts == NULL)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > ts->tv_sec ||
+	    (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
+/* Waits for a claimed waiter's completer to publish DONE: a few stores away. */
+static void
+await_done(struct chan__waiter *w)
+{
+	unsigned i = 0;
+
+	while (atomic_load_explicit(&w->state, memory_order_acquire) !=
+	    CHAN__DONE) {
+		if (++i % 128 == 0)
+			sched_yield();	/* the completer was preempted */
+		else
+			cpu_relax();
+	}
+}
+
+/*
+ * Spins on w's state while that can pay: only with a CPU to spare for the
+ * thread being waited for, and not while recent spins kept ending asleep
+ * (then every 16th wait probes whether spinning pays again).  True if the
+ * waiter was completed during the spin.
+ */
+static bool
+spin(struct chan__waiter *w)
+{
+	unsigned long i;
+	bool done = false;
+
+	if (spin_iters == 0)
+		return false;
+	if (w->spin_misses >= SPIN_MISSES_MAX &&
+	    (++w->waits & SPIN_PROBE_MASK) != 0)
+		return false;
+	if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
+	    ncpu - 1) {
+		for (i = 0; i < spin_iters; i++) {
+			if (atomic_load_explicit(&w->state,
+			    memory_order_relaxed) >= CHAN__CLAIMED) {
+				done = true;
+				break;
+			}
+			cpu_relax();
+		}
+	}
+	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+	if (done)
+		w->spin_misses = 0;
+	else if (w->spin_misses < SPIN_MISSES_MAX)
+		w->spin_misses++;
+	return done;
+}
+
+struct cancel_ctx {
+	struct chan__waiter	*w;
+	void			(*fn)(void *);
+	void			*arg;
+};
+
+/*
+ * Runs when the thread is cancelled in its cond wait, with w->mu held.
+ * Either the waiter aborts (no completer has it, none can get it now), or a
+ * completer already claimed it: then the operation happened, and we wait
+ * for its DONE so that the completer is finished with our memory.  Then the
+ * caller's handler unlinks what is still queued.
+ */
+static void
+wait_cancelled(void *arg)
+{
+	struct cancel_ctx *c = arg;
+	struct chan__waiter *w = c->w;
+	int s = CHAN__SLEEPING, old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	if (!atomic_compare_exchange_strong(&w->state, &s, CHAN__ABORTED)) {
+		while (atomic_load_explicit(&w->state, memory_order_acquire) !=
+		    CHAN__DONE)
+			pthread_cond_wait(&w->cond, &w->mu);
+	}
+	chan__unlock(&w->mu);
+	c->fn(c->arg);
+}
+
+/*
+ * Blocks the calling thread, the owner of w, until a completer publishes
+ * DONE (returns 0; w->index and w->result say what happened) or abstime
+ * passes first (returns ETIMEDOUT; the state is ABORTED and no completer
+ * will touch w).  The caller set w->state to WAITING before queueing its
+ * entries, and unlinks whatever is still queued afterwards.  The cond wait
+ * is a cancellation point: on_cancel(arg) then runs after the waiter has
+ * aborted or seen DONE, and must unlink the entries.
+ */
+int
+chan__wait(struct chan__waiter *w, const struct timespec *abstime,
+    void (*on_cancel)(void *), void *arg)
+{
+	struct cancel_ctx c = { w, on_cancel, arg };
+	int s, rc;
+	bool timed_out = false;
+
+	if (spin(w))
+		goto claimed;
+	chan__lock(&w->mu);
+	s = CHAN__WAITING;
+	if (atomic_compare_exchange_strong(&w->state, &s, CHAN__SLEEPING)) {
+		pthread_cleanup_push(wait_cancelled, &c);
+		while (atomic_load_explicit(&w->state, memory_order_acquire) !=
+		    CHAN__DONE) {
+			if (abstime == NULL) {
+				rc = pthread_cond_wait(&w->cond, &w->mu);
+			} else {
+				rc = pthread_cond_timedwait(&w->cond, &w->mu,
+				    abstime);
+			}
+			if (rc == ETIMEDOUT) {
+				s = CHAN__SLEEPING;
+				if (atomic_compare_exchange_strong(&w->state,
+				    &s, CHAN__ABORTED)) {
+					timed_out = true;
+					break;
+				}
+				/*
+				 * Claimed: the operation happened after all.
+				 * Wait, untimed, for its DONE and report it.
+				 */
+				abstime = NULL;
+			} else if (rc != 0) {
+				abort();
+			}
+		}
+		pthread_cleanup_pop(0);
+	}
+	chan__unlock(&w->mu);
+	if (timed_out)
+		return ETIMEDOUT;
+claimed:
+	await_done(w);
+	return 0;
+}
