@@ -255,7 +255,7 @@ spin(struct chan__waiter *w)
 	    (++w->waits & SPIN_PROBE_MASK) != 0)
 		return false;
 	if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
-	    ncpu - 1) {
+	    ncpu) {
 		for (i = 0; i < spin_iters; i++) {
 			if (atomic_load_explicit(&w->state,
 			    memory_order_relaxed) >= CHAN__CLAIMED) {
@@ -273,8 +273,15 @@ spin(struct chan__waiter *w)
 	return done;
 }
 
-struct cancel_ctx {
+/*
+ * What a sleeping waiter's cond-wait loop shares with its cancellation
+ * handler.  It lives in memory (its address is taken), so nothing in it is
+ * clobbered by the setjmp that pthread_cleanup_push may use.
+ */
+struct sleep_ctx {
 	struct chan__waiter	*w;
+	const struct timespec	*abstime;
+	bool			 timed_out;
 	void			(*fn)(void *);
 	void			*arg;
 };
@@ -289,7 +296,7 @@ struct cancel_ctx {
 static void
 wait_cancelled(void *arg)
 {
-	struct cancel_ctx *c = arg;
+	struct sleep_ctx *c = arg;
 	struct chan__waiter *w = c->w;
 	int s = CHAN__SLEEPING, old;
 
@@ -301,6 +308,40 @@ wait_cancelled(void *arg)
 	}
 	chan__unlock(&w->mu);
 	c->fn(c->arg);
+}
+
+/*
+ * The cond-wait loop, with w->mu held and w SLEEPING: until DONE, or until
+ * the deadline passes while no completer has claimed w (then ABORTED).
+ */
+static void
+sleep_locked(struct sleep_ctx *c)
+{
+	struct chan__waiter *w = c->w;
+	int s, rc;
+
+	while (atomic_load_explicit(&w->state, memory_order_acquire) !=
+	    CHAN__DONE) {
+		if (c->abstime == NULL)
+			rc = pthread_cond_wait(&w->cond, &w->mu);
+		else
+			rc = pthread_cond_timedwait(&w->cond, &w->mu, c->abstime);
+		if (rc == ETIMEDOUT) {
+			s = CHAN__SLEEPING;
+			if (atomic_compare_exchange_strong(&w->state, &s,
+			    CHAN__ABORTED)) {
+				c->timed_out = true;
+				return;
+			}
+			/*
+			 * Claimed: the operation happened after all.  Wait,
+			 * untimed, for its DONE and report it.
+			 */
+			c->abstime = NULL;
+		} else if (rc != 0) {
+			abort();
+		}
+	}
 }
 
 /*
@@ -316,46 +357,22 @@ int
 chan__wait(struct chan__waiter *w, const struct timespec *abstime,
     void (*on_cancel)(void *), void *arg)
 {
-	struct cancel_ctx c = { w, on_cancel, arg };
-	int s, rc;
-	bool timed_out = false;
+	struct sleep_ctx c = { w, abstime, false, on_cancel, arg };
+	int s = CHAN__WAITING;
 
-	if (spin(w))
-		goto claimed;
-	chan__lock(&w->mu);
-	s = CHAN__WAITING;
-	if (atomic_compare_exchange_strong(&w->state, &s, CHAN__SLEEPING)) {
-		pthread_cleanup_push(wait_cancelled, &c);
-		while (atomic_load_explicit(&w->state, memory_order_acquire) !=
-		    CHAN__DONE) {
-			if (abstime == NULL) {
-				rc = pthread_cond_wait(&w->cond, &w->mu);
-			} else {
-				rc = pthread_cond_timedwait(&w->cond, &w->mu,
-				    abstime);
-			}
-			if (rc == ETIMEDOUT) {
-				s = CHAN__SLEEPING;
-				if (atomic_compare_exchange_strong(&w->state,
-				    &s, CHAN__ABORTED)) {
-					timed_out = true;
-					break;
-				}
-				/*
-				 * Claimed: the operation happened after all.
-				 * Wait, untimed, for its DONE and report it.
-				 */
-				abstime = NULL;
-			} else if (rc != 0) {
-				abort();
-			}
+	if (!spin(w)) {
+		chan__lock(&w->mu);
+		/* Fails only if a completer claimed w first. */
+		if (atomic_compare_exchange_strong(&w->state, &s,
+		    CHAN__SLEEPING)) {
+			pthread_cleanup_push(wait_cancelled, &c);
+			sleep_locked(&c);
+			pthread_cleanup_pop(0);
 		}
-		pthread_cleanup_pop(0);
+		chan__unlock(&w->mu);
+		if (c.timed_out)
+			return ETIMEDOUT;
 	}
-	chan__unlock(&w->mu);
-	if (timed_out)
-		return ETIMEDOUT;
-claimed:
 	await_done(w);
 	return 0;
 }
