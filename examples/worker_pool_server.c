@@ -630,7 +630,7 @@ client_main(void *arg)
 		if (fd == -1) {
 			if ((fd = dial(c->port)) == -1) {
 				c->failed++;
-				continue;
+				break;
 			}
 			c->conns++;
 		}
@@ -640,8 +640,8 @@ client_main(void *arg)
 			if (c->lat != NULL)
 				c->lat[c->nlat++] = now_ns() - t0;
 		} else {
-			c->failed++;
-			keep = false;
+			c->failed++;	/* and stop: the server is broken or gone */
+			break;
 		}
 		if (!keep) {
 			close(fd);
