@@ -206,12 +206,11 @@ static bool
 parse_request(char *head, struct request *req)
 {
 	char *line, *save, *v;
-	char target[8];
 	int major;
 
-	/* %7s: the target is not used; a long one is cut, not rejected. */
-	if (sscanf(head, "%15s %7s HTTP/%d.%d", req->method, target, &major,
-	    &req->minor) != 4 || major != 1)
+	/* Every target gets the same answer, so %*s skips it. */
+	if (sscanf(head, "%15s %*s HTTP/%d.%d", req->method, &major,
+	    &req->minor) != 3 || major != 1)
 		return false;
 	req->keep_alive = req->minor >= 1;	/* the HTTP/1.1 default */
 	req->has_body = false;
@@ -606,13 +605,13 @@ get(int fd, bool *keep)
 	if (want >= sizeof(buf))
 		return 0;
 	*keep = strstr(buf, "Connection: keep-alive\r\n") != NULL;
+	if (len > want)
+		return 0;	/* we sent one request: nothing may follow */
 	while (len < want) {
 		if ((n = read(fd, buf + len, want - len)) <= 0)
 			return 0;
 		len += (size_t)n;
 	}
-	if (len != want)
-		return 0;	/* we sent one request: nothing may follow */
 	return status;
 }
 
@@ -713,7 +712,8 @@ percentile_us(const uint64_t *v, size_t n, double pct)
 
 /* demo_one runs the server with nworkers against nclients; 0 if all ok. */
 static int
-demo_one(int nworkers, int queue, int nclients, double seconds)
+demo_one(int nworkers, int queue, int max_requests, int nclients,
+    double seconds)
 {
 	struct server srv;
 	struct client *cs, sum;
@@ -721,7 +721,7 @@ demo_one(int nworkers, int queue, int nclients, double seconds)
 	size_t n, per;
 	int i;
 
-	server_start(&srv, 0, nworkers, queue, 100, 0, true);
+	server_start(&srv, 0, nworkers, queue, max_requests, 0, true);
 
 	per = MAX_SAMPLES / (size_t)nclients;
 	if ((cs = calloc((size_t)nclients, sizeof(*cs))) == NULL ||
@@ -772,20 +772,24 @@ demo_one(int nworkers, int queue, int nclients, double seconds)
 }
 
 static int
-run_demo(int nworkers, int queue, int nclients, double seconds)
+run_demo(int nworkers, int queue, int max_requests, int nclients,
+    double seconds)
 {
 	static const int sizes[] = { 1, 4, 16 };
 	size_t i;
 	int status = 0;
 
-	printf("demo: %d keep-alive clients on 127.0.0.1 for %.1f s per run;"
-	    " queue %d; at most 100 requests per connection\n", nclients,
-	    seconds, queue);
+	printf("demo: %d keep-alive clients on 127.0.0.1 for %.1f s per run, "
+	    "queue %d, %d requests per connection at most;\n"
+	    "      a new connection's first request also waits in the queue "
+	    "and the backlog\n", nclients, seconds, queue, max_requests);
 	fflush(stdout);
 	if (nworkers > 0)
-		return demo_one(nworkers, queue, nclients, seconds);
+		return demo_one(nworkers, queue, max_requests, nclients,
+		    seconds);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-		status |= demo_one(sizes[i], queue, nclients, seconds);
+		status |= demo_one(sizes[i], queue, max_requests, nclients,
+		    seconds);
 	return status;
 }
 
@@ -877,7 +881,8 @@ main(int argc, char *argv[])
 	if (client_port != -1)
 		return run_client(client_port, conns, requests, tolerant);
 	if (demo)
-		return run_demo(workers, queue, clients, seconds);
+		return run_demo(workers, queue, max_requests, clients,
+		    seconds);
 	return run_server(port, workers > 0 ? workers : 4, queue,
 	    max_requests, work_ms);
 }
