@@ -103,10 +103,14 @@ $(BUILD)/chan.pc: chan.pc.in Makefile
 
 # Tests link the static library so they need no LD_LIBRARY_PATH; src/ is
 # on the include path for the few white-box tests.
+# LINK_<test> adds link flags for one test: check_alloc wraps the allocator
+# (-Wl,--wrap) to fail each allocation the library makes in turn.
+LINK_check_alloc = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
+	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=free
 $(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) -Isrc $(CHECK_CFLAGS) -o $@ $< $(STATIC) \
-	    $(LDFLAGS) $(CHECK_LIBS) -lm
+	    $(LINK_$*) $(LDFLAGS) $(CHECK_LIBS) -lm
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(@D)
