@@ -351,29 +351,36 @@ END_TEST
 START_TEST(slow_block_subscriber_holds_back_only_the_sender)
 {
 	chan_bcast_t *b = chan_bcast_create(sizeof(int));
+	/* SLIDE ones subscribed before and after block: list order is moot. */
+	chan_t *older = chan_bcast_subscribe(b, 1, CHAN_SLIDE);
 	chan_t *block = chan_bcast_subscribe(b, 1, CHAN_BLOCK);
 	chan_t *drop = chan_bcast_subscribe(b, 1, CHAN_DROP);
-	chan_t *slide = chan_bcast_subscribe(b, 1, CHAN_SLIDE);
+	chan_t *newer = chan_bcast_subscribe(b, 1, CHAN_SLIDE);
 	struct sender s;
 
+	ck_assert_ptr_nonnull(older);
 	ck_assert_ptr_nonnull(block);
 	ck_assert_ptr_nonnull(drop);
-	ck_assert_ptr_nonnull(slide);
+	ck_assert_ptr_nonnull(newer);
 	send_expect(b, 1, 0);		/* every subscriber is now full */
+	recv_expect(older, 1);		/* so that their next one is 2 */
+	recv_expect(newer, 1);
 	sender_start(&s, b, 2);
-	/* SLIDE gets 2 while block is still full and not drained. */
-	recv_expect(slide, 2);
+	/* Both get 2 while block is still full and not drained. */
+	recv_expect(older, 2);
+	recv_expect(newer, 2);
 	/* So the send cannot have returned: block has no room for 2 yet. */
 	ck_assert_int_eq(atomic_load(&s.done), 0);
 	recv_expect(block, 1);
 	recv_expect(block, 2);		/* the waiting send delivers, not drops */
 	ck_assert_int_eq(sender_join(&s), 0);
-	recv_expect(drop, 1);
+	recv_expect(drop, 1);		/* full drop lost 2 and did not wait */
 	ck_assert_int_eq(chan_tryrecv(drop, NULL), EAGAIN);
 	chan_bcast_destroy(b);
+	chan_destroy(older);
 	chan_destroy(block);
 	chan_destroy(drop);
-	chan_destroy(slide);
+	chan_destroy(newer);
 }
 END_TEST
 
