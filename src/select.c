@@ -169,7 +169,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 				chans[nch++] = cases[i].ch;
 		qsort(chans, nch, sizeof(*chans), cmp_chan);
 		for (i = 0, k = 0; i < nch; i++)
-			if (i == 0 || chans[i] != chans[i - 1])
+			if (k == 0 || chans[i] != chans[k - 1])
 				chans[k++] = chans[i];
 		nch = k;
 		for (i = 0; i < nch; i++)
@@ -182,16 +182,19 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 			    chan__send_locked(c->ch, c->elem, &wake) :
 			    chan__recv_locked(c->ch, c->elem, &wake);
 		}
-		if (r == EAGAIN && (try || chan__deadline_passed(abstime)))
-			r = try ? EAGAIN : ETIMEDOUT;
 		if (r != EAGAIN) {
 			for (i = 0; i < nch; i++)
 				chan__unlock_all(chans[i]);
 			chan__wake(wake);
-			if (r == ETIMEDOUT || (try && r == EAGAIN))
-				goto out;
 			chan__serve(c->ch);	/* the ring changed */
 			goto done;
+		}
+		if (try || chan__deadline_passed(abstime)) {
+			/* Confirmed with every channel locked: none is ready. */
+			for (i = 0; i < nch; i++)
+				chan__unlock_all(chans[i]);
+			r = try ? EAGAIN : ETIMEDOUT;
+			goto out;
 		}
 
 		atomic_store_explicit(&w->state, CHAN__WAITING,
