@@ -275,6 +275,18 @@ chan_bcast_unsubscribe(chan_bcast_t *b, chan_t *sub)
 	return 0;
 }
 
+/*
+ * A send is no longer inside chan_send on s.  The caller holds b->mu.  Every
+ * unsubscriber waiting on idle_cv re-checks its own subscription, so a
+ * broadcast wakes the one waiting for s whichever it is.
+ */
+static void
+sub_release(chan_bcast_t *b, struct sub *s)
+{
+	if (--s->inflight == 0 && s->gone)
+		cond_broadcast(&b->idle_cv);
+}
+
 /* What a sender's cleanup handlers need to give back. */
 struct send_state {
 	chan_bcast_t	*b;
@@ -294,8 +306,7 @@ end_turn(struct send_state *st)
 	struct sub *s = st->cur;
 
 	if (s != NULL) {
-		if (--s->inflight == 0 && s->gone)
-			cond_broadcast(&b->idle_cv);
+		sub_release(b, s);
 		st->cur = NULL;
 	}
 	b->busy = false;
@@ -369,8 +380,7 @@ deliver(struct send_state *st, const void *elem, int pass)
 		/* s is still linked (inflight > 0), so s->next is valid. */
 		next = s->next;
 		st->cur = NULL;
-		if (--s->inflight == 0 && s->gone)
-			cond_broadcast(&b->idle_cv);
+		sub_release(b, s);
 	}
 	return b->closed ? EPIPE : 0;
 }
