@@ -299,6 +299,30 @@ START_TEST(timed_calls_with_nsec_too_large_fail_einval)
 }
 END_TEST
 
+/* Channel calls return their error and leave errno alone, as pthreads do. */
+START_TEST(channel_calls_leave_errno_alone)
+{
+	chan_t *ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
+	struct timespec past = deadline_past();
+	int v = 1;
+	size_t cnt;
+
+	errno = 12345;
+	ck_assert_int_eq(chan_tryrecv(ch, &v), EAGAIN);
+	ck_assert_int_eq(chan_timedrecv(ch, &v, &past), ETIMEDOUT);
+	ck_assert_int_eq(chan_send(ch, NULL), EINVAL);
+	ck_assert_int_eq(chan_send(NULL, &v), EINVAL);
+	ck_assert_int_eq(chan_trysend(ch, &v), 0);
+	ck_assert_int_eq(chan_trysendn(ch, &v, 1, &cnt), EAGAIN);
+	ck_assert_int_eq(chan_close(ch), 0);
+	ck_assert_int_eq(chan_close(ch), EPIPE);
+	ck_assert_int_eq(chan_close(NULL), EINVAL);
+	ck_assert_int_eq(chan_send(ch, &v), EPIPE);
+	ck_assert_int_eq(errno, 12345);
+	chan_destroy(ch);
+}
+END_TEST
+
 /* ------------------------------------------------------------ send, recv */
 
 /* An element is copied by value: changing the source later changes nothing. */
@@ -462,6 +486,42 @@ START_TEST(timedrecv_null_deadline_waits_for_send)
 	op_join(&r);
 	ck_assert_int_eq(r.err, 0);
 	ck_assert_int_eq(r.val, 31);
+	chan_destroy(ch);
+}
+END_TEST
+
+/* Deadlines are CLOCK_MONOTONIC instants: one 30 ms ahead is not yet past. */
+START_TEST(timed_deadline_is_on_clock_monotonic)
+{
+	chan_t *ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
+	struct timespec dl = deadline_in(30);
+	int v;
+
+	/*
+	 * Read on CLOCK_REALTIME (decades past the boot-time origin of
+	 * CLOCK_MONOTONIC), this deadline would be long past and the call
+	 * would return at once: reached() below would then fail.
+	 */
+	ck_assert_int_eq(chan_timedrecv(ch, &v, &dl), ETIMEDOUT);
+	ck_assert(reached(&dl));
+	chan_destroy(ch);
+}
+END_TEST
+
+/* A NULL deadline waits without limit: a blocked timedsend gets later room. */
+START_TEST(timedsend_null_deadline_waits_for_room)
+{
+	chan_t *ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
+	struct op s = { .kind = OP_TIMEDSEND, .ch = ch, .val = 2,
+	    .abstime = NULL };
+
+	put(ch, 1);
+	op_start(&s);
+	op_wait_blocked(&s);
+	ck_assert_int_eq(take(ch), 1);
+	op_join(&s);
+	ck_assert_int_eq(s.err, 0);
+	ck_assert_int_eq(take(ch), 2);
 	chan_destroy(ch);
 }
 END_TEST
@@ -1673,6 +1733,7 @@ chan_suite(void)
 	tcase_add_test(tc, send_null_elem_leaves_waiting_receiver_waiting);
 	tcase_add_test(tc, timed_calls_with_negative_nsec_fail_einval);
 	tcase_add_test(tc, timed_calls_with_nsec_too_large_fail_einval);
+	tcase_add_test(tc, channel_calls_leave_errno_alone);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sendrecv");
@@ -1687,6 +1748,8 @@ chan_suite(void)
 	tcase_add_test(tc, timedsend_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_null_deadline_waits_for_send);
+	tcase_add_test(tc, timed_deadline_is_on_clock_monotonic);
+	tcase_add_test(tc, timedsend_null_deadline_waits_for_room);
 	tcase_add_test(tc, timedsend_completes_when_room_appears);
 	tcase_add_test(tc, recv_null_elem_discards);
 	tcase_add_test(tc, unbuffered_recv_null_elem_discards);
