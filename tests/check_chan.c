@@ -229,7 +229,7 @@ START_TEST(send_null_elem_on_closed_channel_fails_einval)
 }
 END_TEST
 
-/* A NULL element into an unbuffered channel leaves a waiting receiver waiting. */
+/* A NULL element on an unbuffered channel leaves a receiver waiting. */
 START_TEST(send_null_elem_leaves_waiting_receiver_waiting)
 {
 	chan_t *ch = new_chan(sizeof(int), 0, CHAN_BLOCK);
@@ -411,7 +411,7 @@ START_TEST(tryrecv_on_empty_channel_fails_eagain)
 }
 END_TEST
 
-/* timedsend on a full channel fails ETIMEDOUT, no earlier than its deadline. */
+/* timedsend on a full channel fails ETIMEDOUT, not before its deadline. */
 START_TEST(timedsend_on_full_channel_times_out)
 {
 	chan_t *ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
@@ -428,7 +428,7 @@ START_TEST(timedsend_on_full_channel_times_out)
 }
 END_TEST
 
-/* timedrecv on an empty channel fails ETIMEDOUT, no earlier than its deadline. */
+/* timedrecv on an empty channel fails ETIMEDOUT, not before its deadline. */
 START_TEST(timedrecv_on_empty_channel_times_out)
 {
 	chan_t *ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
@@ -474,7 +474,7 @@ START_TEST(timedrecv_past_deadline_acts_as_try)
 }
 END_TEST
 
-/* A NULL deadline waits without limit: a blocked timedrecv gets a later send. */
+/* A NULL deadline waits without limit: timedrecv gets a later send. */
 START_TEST(timedrecv_null_deadline_waits_for_send)
 {
 	chan_t *ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
@@ -508,7 +508,7 @@ START_TEST(timed_deadline_is_on_clock_monotonic)
 }
 END_TEST
 
-/* A NULL deadline waits without limit: a blocked timedsend gets later room. */
+/* A NULL deadline waits without limit: timedsend gets later room. */
 START_TEST(timedsend_null_deadline_waits_for_room)
 {
 	chan_t *ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
@@ -937,7 +937,7 @@ START_TEST(slide_seed_example)
 }
 END_TEST
 
-/* DROP never waits: try and past-deadline timed sends on a full one return 0. */
+/* DROP never waits: sends of every form on a full one return 0. */
 START_TEST(drop_full_never_waits_and_returns_zero)
 {
 	chan_t *ch = new_chan(sizeof(int), 1, CHAN_DROP);
@@ -958,7 +958,7 @@ START_TEST(drop_full_never_waits_and_returns_zero)
 }
 END_TEST
 
-/* SLIDE never waits: try and past-deadline timed sends on a full one return 0. */
+/* SLIDE never waits: sends of every form on a full one return 0. */
 START_TEST(slide_full_never_waits_and_returns_zero)
 {
 	chan_t *ch = new_chan(sizeof(int), 1, CHAN_SLIDE);
@@ -1054,7 +1054,7 @@ START_TEST(close_null_fails_einval)
 }
 END_TEST
 
-/* After close, every send form fails EPIPE under every policy, storing nothing. */
+/* After close, every send form and policy fails EPIPE, storing nothing. */
 START_TEST(send_after_close_fails_epipe_and_stores_nothing)
 {
 	struct timespec future = deadline_in(1000), past = deadline_past();
@@ -1080,7 +1080,7 @@ START_TEST(send_after_close_fails_epipe_and_stores_nothing)
 }
 END_TEST
 
-/* Sends after close fail EPIPE on a full channel too, and on unbuffered ones. */
+/* Sends after close fail EPIPE on full and on unbuffered channels too. */
 START_TEST(send_after_close_fails_epipe_when_full_or_unbuffered)
 {
 	chan_t *ch;
@@ -1173,7 +1173,7 @@ START_TEST(close_wakes_blocked_sender_with_epipe)
 }
 END_TEST
 
-/* Close wakes a sender blocked on an unbuffered channel: EPIPE, not delivered. */
+/* Close wakes a sender blocked unbuffered: EPIPE, element not delivered. */
 START_TEST(close_wakes_blocked_unbuffered_sender_with_epipe)
 {
 	chan_t *ch = new_chan(sizeof(int), 0, CHAN_BLOCK);
@@ -1790,7 +1790,8 @@ chan_suite(void)
 	tcase_add_test(tc, close_twice_fails_epipe);
 	tcase_add_test(tc, close_null_fails_einval);
 	tcase_add_test(tc, send_after_close_fails_epipe_and_stores_nothing);
-	tcase_add_test(tc, send_after_close_fails_epipe_when_full_or_unbuffered);
+	tcase_add_test(tc,
+	    send_after_close_fails_epipe_when_full_or_unbuffered);
 	tcase_add_test(tc, recv_after_close_drains_then_epipe);
 	tcase_add_test(tc, try_and_timed_recv_on_closed_drained_fail_epipe);
 	tcase_add_test(tc, close_wakes_blocked_sender_with_epipe);

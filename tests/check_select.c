@@ -17,7 +17,7 @@ tryselect_errno(struct chan_case *cases, size_t n, int *idx)
 
 /* ------------------------------------------------------------- arguments */
 
-/* An unknown op fails the whole call with EINVAL though another case is ready. */
+/* An unknown op fails the call with EINVAL though another case is ready. */
 START_TEST(unknown_op_fails_einval_even_with_ready_case)
 {
 	chan_t *a = new_chan(sizeof(int), 1, CHAN_BLOCK);
@@ -53,7 +53,7 @@ START_TEST(unknown_op_fails_einval_even_with_ready_case)
 }
 END_TEST
 
-/* A NULL send elem (elem_size > 0) fails EINVAL though another case is ready. */
+/* A NULL send elem fails EINVAL though another case is ready. */
 START_TEST(null_send_elem_fails_einval_even_with_ready_case)
 {
 	chan_t *a = new_chan(sizeof(int), 1, CHAN_BLOCK);
@@ -501,7 +501,7 @@ END_TEST
 
 /* ---------------------------------------------------- same channel */
 
-/* One buffered channel as both send and receive case: either completes alone. */
+/* One buffered channel in a send and a receive case: one completes alone. */
 START_TEST(same_buffered_channel_for_send_and_recv)
 {
 	chan_t *a = new_chan(sizeof(int), 2, CHAN_BLOCK);

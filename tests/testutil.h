@@ -242,7 +242,7 @@ op_wait_blocked(struct op *op)
 		sched_yield();
 	for (i = 0; ; i++) {
 		if (atomic_load(&op->returned))
-			return;		/* it did not block: the test says why */
+			return;	/* it did not block: the test says why */
 		s = thread_sleeping(atomic_load(&op->tid));
 		if (s == 1 || (s == -1 && i >= 10000))
 			return;
