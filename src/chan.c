@@ -410,52 +410,70 @@ chan__recv_locked(chan_t *ch, void *elem, struct chan__entry **wake)
 	return buf_recv_locked(ch, elem, 1, &got);
 }
 
-/*
- * Serves spinning receivers from the head of the ring, and wakes the first
- * sleeping one to retry.  recv_mu held.  True if it took elements (so
- * senders may now have room).
- */
-static bool
-serve_receivers(chan_t *ch, struct chan__entry **wake)
+static _Atomic bool *
+retry_of(chan_t *ch, enum chan_op op)
 {
-	struct chan__entry *e;
-	bool took = false;
-	int was;
-
-	while (ch->recvq.head != NULL && has_elem(ch)) {
-		if ((e = claim_first(ch, CHAN_RECV, &was)) == NULL)
-			break;
-		if (was == CHAN__SLEEPING) {
-			complete(e, was, CHAN__RETRY, wake);
-			break;
-		}
-		ring_take(ch, e->elem, 1);
-		complete(e, was, 0, wake);
-		took = true;
-	}
-	return took;
+	return op == CHAN_SEND ? &ch->send_retry : &ch->recv_retry;
 }
 
-/* The same for senders, with send_mu held: true if it published elements. */
-static bool
-serve_senders(chan_t *ch, struct chan__entry **wake)
+/*
+ * Called by a thread woken to retry on ch's op side, as it runs again: from
+ * now on its wake-up no longer stands for that side, and it serves ch
+ * whenever it leaves (the baton), so clearing the flag loses nothing.
+ */
+void
+chan__retried(chan_t *ch, enum chan_op op)
 {
+	atomic_store_explicit(retry_of(ch, op), false, memory_order_relaxed);
+}
+
+/*
+ * Serves the op queue of ch from the ring, with that queue's lock held:
+ * spinning waiters are completed at once (move(), which moves one element
+ * for them), the first sleeper is woken to retry and ends the round.  No
+ * sleeper is woken while an earlier one has not yet run: it will serve ch
+ * when it leaves.  ready() says whether the ring can serve one more.
+ * Returns whether elements moved.
+ */
+static bool
+serve_queue(chan_t *ch, enum chan_op op, bool (*ready)(chan_t *),
+    void (*move)(chan_t *, struct chan__entry *), struct chan__entry **wake)
+{
+	struct chan__queue *q = queue_of(ch, op);
+	_Atomic bool *retry = retry_of(ch, op);
 	struct chan__entry *e;
-	bool put = false;
+	bool moved = false;
 	int was;
 
-	while (ch->sendq.head != NULL && has_room(ch)) {
-		if ((e = claim_first(ch, CHAN_SEND, &was)) == NULL)
+	while ((e = q->head) != NULL && ready(ch)) {
+		if (atomic_load_explicit(retry, memory_order_relaxed) &&
+		    atomic_load_explicit(&e->w->state, memory_order_relaxed) ==
+		    CHAN__SLEEPING)
+			break;
+		if ((e = claim_first(ch, op, &was)) == NULL)
 			break;
 		if (was == CHAN__SLEEPING) {
+			atomic_store_explicit(retry, true, memory_order_relaxed);
 			complete(e, was, CHAN__RETRY, wake);
 			break;
 		}
-		ring_put(ch, e->elem, 1);
+		move(ch, e);
 		complete(e, was, 0, wake);
-		put = true;
+		moved = true;
 	}
-	return put;
+	return moved;
+}
+
+static void
+move_to_receiver(chan_t *ch, struct chan__entry *e)
+{
+	ring_take(ch, e->elem, 1);
+}
+
+static void
+move_from_sender(chan_t *ch, struct chan__entry *e)
+{
+	ring_put(ch, e->elem, 1);
 }
 
 /*
@@ -479,34 +497,43 @@ chan__serve(chan_t *ch)
 		atomic_thread_fence(memory_order_seq_cst);
 		if (atomic_load_explicit(&ch->nrecvw, memory_order_relaxed) > 0) {
 			chan__lock(&ch->recv_mu);
-			moved = serve_receivers(ch, &wake);
+			moved = serve_queue(ch, CHAN_RECV, has_elem,
+			    move_to_receiver, &wake);
 			chan__unlock(&ch->recv_mu);
 			atomic_thread_fence(memory_order_seq_cst);
 		}
 		if (atomic_load_explicit(&ch->nsendw, memory_order_relaxed) > 0) {
 			chan__lock(&ch->send_mu);
-			moved |= serve_senders(ch, &wake);
+			moved |= serve_queue(ch, CHAN_SEND, has_room,
+			    move_from_sender, &wake);
 			chan__unlock(&ch->send_mu);
 		}
 	} while (moved);
 	chan__wake(wake);
 }
 
-/* After a buffered send published: serve receivers if any wait. */
+/*
+ * After a buffered send published: serve receivers if any wait, unless one
+ * woken to retry has yet to run (it serves when it leaves; it clears the
+ * flag before its own fence, so if we read the flag set, its serve reads
+ * our element).
+ */
 static inline void
 published(chan_t *ch)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&ch->nrecvw, memory_order_relaxed) > 0)
+	if (atomic_load_explicit(&ch->nrecvw, memory_order_relaxed) > 0 &&
+	    !atomic_load_explicit(&ch->recv_retry, memory_order_relaxed))
 		chan__serve(ch);
 }
 
-/* After a buffered receive freed slots: serve senders if any wait. */
+/* After a buffered receive freed slots: the same for waiting senders. */
 static inline void
 consumed(chan_t *ch)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&ch->nsendw, memory_order_relaxed) > 0)
+	if (atomic_load_explicit(&ch->nsendw, memory_order_relaxed) > 0 &&
+	    !atomic_load_explicit(&ch->send_retry, memory_order_relaxed))
 		chan__serve(ch);
 }
 
@@ -561,8 +588,10 @@ op_cancelled(void *arg)
 
 	chan__unlink_all(e, 1);
 	if (atomic_load_explicit(&e->w->state, memory_order_acquire) ==
-	    CHAN__DONE && e->w->result == CHAN__RETRY)
+	    CHAN__DONE && e->w->result == CHAN__RETRY) {
+		chan__retried(e->ch, e->op);
 		chan__serve(e->ch);
+	}
 }
 
 /*
@@ -630,6 +659,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 				chan__serve(ch);
 			return r;
 		}
+		chan__retried(ch, op);
 		woken = true;
 	}
 	chan__unlock(mu);

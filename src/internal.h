@@ -114,7 +114,9 @@ struct chan__queue {
  * nsendw and nrecvw count the entries on sendq and recvq; they change only
  * under the queue's lock and are read without it after a full fence, which is
  * how a side learns, without taking the other side's lock, that someone
- * waits there (see chan.c for the argument).
+ * waits there (see chan.c for the argument).  send_retry and recv_retry say
+ * that a sleeper of that side was woken to retry and has not yet run: it
+ * will serve the channel when it leaves, so no one else wakes another.
  *
  * The fields are grouped by who writes them, one cache line each: a side's
  * lock and private copies, the index it publishes, and its waiter queue.
@@ -132,6 +134,7 @@ struct chan {
 	_Alignas(CHAN__LINE) _Atomic size_t tail;
 	_Alignas(CHAN__LINE) struct chan__queue sendq;
 	_Atomic size_t		 nsendw;
+	_Atomic bool		 send_retry;
 
 	_Alignas(CHAN__LINE) pthread_mutex_t recv_mu;
 	size_t			 head_slot;
@@ -139,6 +142,7 @@ struct chan {
 	_Alignas(CHAN__LINE) _Atomic size_t head;
 	_Alignas(CHAN__LINE) struct chan__queue recvq;
 	_Atomic size_t		 nrecvw;
+	_Atomic bool		 recv_retry;
 };
 
 /* waiter.c */
@@ -170,6 +174,7 @@ int			 chan__recv_locked(chan_t *, void *,
 			    struct chan__entry **);
 void			 chan__wake(struct chan__entry *);
 void			 chan__serve(chan_t *);
+void			 chan__retried(chan_t *, enum chan_op);
 
 /* True when a send on ch with elem is acceptable. */
 static inline bool

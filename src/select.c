@@ -75,8 +75,10 @@ sel_cancelled(void *arg)
 
 	chan__unlink_all(sw->ents, sw->nents);
 	if (atomic_load_explicit(&w->state, memory_order_acquire) ==
-	    CHAN__DONE && w->result == CHAN__RETRY)
+	    CHAN__DONE && w->result == CHAN__RETRY) {
+		chan__retried(sw->cases[w->index].ch, sw->cases[w->index].op);
 		pass_retry(sw, sw->cases[w->index].ch);
+	}
 	pass_retry(sw, NULL);
 }
 
@@ -110,18 +112,47 @@ next_case(struct chan__waiter *w, uint32_t *order, size_t k, size_t m)
 	return t;
 }
 
+/*
+ * Locks every distinct channel among the enabled cases, in address order;
+ * chans gets them (at most n), and the count is returned.
+ */
+static size_t
+lock_channels(struct chan_case *cases, size_t n, chan_t **chans)
+{
+	size_t i, k, nch = 0;
+
+	for (i = 0; i < n; i++)
+		if (cases[i].ch != NULL)
+			chans[nch++] = cases[i].ch;
+	qsort(chans, nch, sizeof(*chans), cmp_chan);
+	for (i = 0, k = 0; i < nch; i++)
+		if (k == 0 || chans[i] != chans[k - 1])
+			chans[k++] = chans[i];
+	for (i = 0; i < k; i++)
+		chan__lock_all(chans[i]);
+	return k;
+}
+
+static void
+unlock_channels(chan_t **chans, size_t nch)
+{
+	size_t i;
+
+	for (i = 0; i < nch; i++)
+		chan__unlock_all(chans[i]);
+}
+
 static int
 select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
     bool try)
 {
 	uint32_t stack_order[STACK_CASES], *order = stack_order;
+	chan_t *stack_chans[STACK_CASES], **chans = stack_chans;
 	struct sel_wait sw = { .cases = cases };
 	struct chan__entry *wake;
 	struct chan__waiter *w;
 	struct chan_case *c;
-	chan_t **chans;
 	size_t m = 0, nch, i, k, need;
-	void *scratch;
 	int r;
 
 	if ((n > 0 && cases == NULL) || n > INT_MAX ||
@@ -136,15 +167,19 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 	if (m == 0)
 		return no_cases(abstime, try);
 
-	/* Scratch: entries, then channels, then (many cases) the order. */
+	/*
+	 * Scratch: the entries, then (more cases than the stack arrays hold)
+	 * the channels and the order.  Up to STACK_CASES cases, only a wait
+	 * needs it; a thread's first wait allocates it, later ones reuse it.
+	 */
 	w = chan__self();
 	need = n * (sizeof(struct chan__entry) + sizeof(chan_t *) +
 	    sizeof(uint32_t));
 	if (n > STACK_CASES) {
-		if ((scratch = chan__scratch(w, need)) == NULL)
+		if ((sw.ents = chan__scratch(w, need)) == NULL)
 			return fail(ENOMEM);
-		order = (uint32_t *)((chan_t **)((struct chan__entry *)
-		    scratch + n) + n);
+		chans = (chan_t **)(sw.ents + n);
+		order = (uint32_t *)(chans + n);
 	}
 	for (;;) {
 		for (i = 0, k = 0; i < n; i++)
@@ -158,23 +193,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 				goto done;
 		}
 
-		if ((scratch = chan__scratch(w, need)) == NULL) {
-			r = ENOMEM;
-			goto out;
-		}
-		sw.ents = scratch;
-		chans = (chan_t **)(sw.ents + n);
-		for (i = 0, nch = 0; i < n; i++)
-			if (cases[i].ch != NULL)
-				chans[nch++] = cases[i].ch;
-		qsort(chans, nch, sizeof(*chans), cmp_chan);
-		for (i = 0, k = 0; i < nch; i++)
-			if (k == 0 || chans[i] != chans[k - 1])
-				chans[k++] = chans[i];
-		nch = k;
-		for (i = 0; i < nch; i++)
-			chan__lock_all(chans[i]);
-
+		nch = lock_channels(cases, n, chans);
 		wake = NULL;
 		for (k = 0, r = EAGAIN; k < m && r == EAGAIN; k++) {
 			c = &cases[next_case(w, order, k, m)];
@@ -183,17 +202,19 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 			    chan__recv_locked(c->ch, c->elem, &wake);
 		}
 		if (r != EAGAIN) {
-			for (i = 0; i < nch; i++)
-				chan__unlock_all(chans[i]);
+			unlock_channels(chans, nch);
 			chan__wake(wake);
 			chan__serve(c->ch);	/* the ring changed */
 			goto done;
 		}
-		if (try || chan__deadline_passed(abstime)) {
-			/* Confirmed with every channel locked: none is ready. */
-			for (i = 0; i < nch; i++)
-				chan__unlock_all(chans[i]);
-			r = try ? EAGAIN : ETIMEDOUT;
+		if (try)
+			r = EAGAIN;	/* confirmed with every channel locked */
+		else if (chan__deadline_passed(abstime))
+			r = ETIMEDOUT;
+		else if ((sw.ents = chan__scratch(w, need)) == NULL)
+			r = ENOMEM;
+		if (r != EAGAIN || try) {
+			unlock_channels(chans, nch);
 			goto out;
 		}
 
@@ -213,16 +234,17 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		 * so a thread that publishes next takes a lock we release,
 		 * and then sees our entries and counts.
 		 */
-		for (i = 0; i < nch; i++)
-			chan__unlock_all(chans[i]);
+		unlock_channels(chans, nch);
 
 		r = chan__wait(w, abstime, sel_cancelled, &sw);
 		chan__unlink_all(sw.ents, sw.nents);
+		sw.nents = 0;
 		if (r == ETIMEDOUT)
 			goto out;
 		c = &cases[w->index];
 		if ((r = w->result) != CHAN__RETRY)
 			goto done;
+		chan__retried(c->ch, c->op);
 		pass_retry(&sw, c->ch);
 	}
 done:
