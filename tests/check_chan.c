@@ -880,6 +880,46 @@ START_TEST(unbuffered_send_returns_only_after_receiver_took_it)
 }
 END_TEST
 
+/* A past-deadline timedsend is a trysend: it meets a waiting receiver. */
+START_TEST(unbuffered_timedsend_past_deadline_meets_waiting_receiver)
+{
+	chan_t *ch = new_chan(sizeof(int), 0, CHAN_BLOCK);
+	struct op r = { .kind = OP_RECV, .ch = ch, .val = -1 };
+	struct timespec past = deadline_past();
+	int v = 61, err;
+
+	ck_assert_int_eq(chan_timedsend(ch, &v, &past), ETIMEDOUT);
+	op_start(&r);
+	while ((err = chan_timedsend(ch, &v, &past)) == ETIMEDOUT)
+		sched_yield();
+	ck_assert_int_eq(err, 0);
+	op_join(&r);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_int_eq(r.val, 61);
+	chan_destroy(ch);
+}
+END_TEST
+
+/* A past-deadline timedrecv is a tryrecv: it meets a waiting sender. */
+START_TEST(unbuffered_timedrecv_past_deadline_meets_waiting_sender)
+{
+	chan_t *ch = new_chan(sizeof(int), 0, CHAN_BLOCK);
+	struct op s = { .kind = OP_SEND, .ch = ch, .val = 62 };
+	struct timespec past = deadline_past();
+	int v = -1, err;
+
+	ck_assert_int_eq(chan_timedrecv(ch, &v, &past), ETIMEDOUT);
+	op_start(&s);
+	while ((err = chan_timedrecv(ch, &v, &past)) == ETIMEDOUT)
+		sched_yield();
+	ck_assert_int_eq(err, 0);
+	ck_assert_int_eq(v, 62);
+	op_join(&s);
+	ck_assert_int_eq(s.err, 0);
+	chan_destroy(ch);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- policies */
 
 /* Seed example: BLOCK cap 2, sends 1 2, a third would wait; drain 1 2 EPIPE. */
@@ -1288,6 +1328,118 @@ START_TEST(close_wakes_every_waiting_sender)
 	ck_assert_int_eq(take(ch), 100);
 	ck_assert_int_eq(chan_tryrecv(ch, NULL), EPIPE);
 	chan_destroy(ch);
+}
+END_TEST
+
+struct drain_arg {
+	chan_t	*ch;
+	long	 sum;
+	int	 count;
+	int	 err;
+};
+
+static void *
+drainer(void *p)
+{
+	struct drain_arg *a = p;
+	int v;
+
+	while ((a->err = chan_recv(a->ch, &v)) == 0) {
+		a->sum += v;
+		a->count++;
+	}
+	return NULL;
+}
+
+/* Receivers draining a closed channel together get every element once. */
+START_TEST(concurrent_drain_after_close_loses_nothing)
+{
+	enum { N = 1000 };
+	chan_t *ch = new_chan(sizeof(int), N, CHAN_BLOCK);
+	struct drain_arg a[3];
+	pthread_t t[3];
+	long sum = 0;
+	int i, count = 0;
+
+	for (i = 1; i <= N; i++)
+		put(ch, i);
+	ck_assert_int_eq(chan_close(ch), 0);
+	for (i = 0; i < 3; i++) {
+		a[i] = (struct drain_arg){ ch, 0, 0, -1 };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, drainer, &a[i]),
+		    0);
+	}
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert_int_eq(a[i].err, EPIPE);
+		sum += a[i].sum;
+		count += a[i].count;
+	}
+	ck_assert_int_eq(count, N);
+	ck_assert_int_eq(sum, (long)N * (N + 1) / 2);
+	chan_destroy(ch);
+}
+END_TEST
+
+struct churn_arg {
+	chan_t		*ch;
+	atomic_int	*stop;
+	int		 err;
+};
+
+static void *
+churn_sender(void *p)
+{
+	struct churn_arg *a = p;
+	int v = 0;
+
+	a->err = 0;
+	while (!atomic_load(a->stop) && a->err == 0)
+		a->err = chan_send(a->ch, &v);
+	return NULL;
+}
+
+static void *
+churn_receiver(void *p)
+{
+	struct churn_arg *a = p;
+
+	a->err = 0;
+	while (!atomic_load(a->stop) && a->err == 0)
+		a->err = chan_recv(a->ch, NULL);
+	return NULL;
+}
+
+/* chan_len is a snapshot in [0, cap] even while others send and receive. */
+START_TEST(len_stays_within_cap_under_concurrency)
+{
+	size_t i, j, len;
+	chan_t *ch;
+	atomic_int stop;
+	struct churn_arg s, r;
+	pthread_t ts, tr;
+
+	for (i = 0; i < NELEMS(policies); i++) {
+		ch = new_chan(sizeof(int), 3, policies[i]);
+		atomic_init(&stop, 0);
+		s = (struct churn_arg){ ch, &stop, -1 };
+		r = (struct churn_arg){ ch, &stop, -1 };
+		ck_assert_int_eq(pthread_create(&ts, NULL, churn_sender, &s),
+		    0);
+		ck_assert_int_eq(pthread_create(&tr, NULL, churn_receiver, &r),
+		    0);
+		for (j = 0; j < 20000; j++) {
+			len = chan_len(ch);
+			ck_assert_uint_le(len, 3);
+		}
+		atomic_store(&stop, 1);
+		ck_assert_int_eq(chan_close(ch), 0);	/* frees both */
+		ck_assert_int_eq(pthread_join(ts, NULL), 0);
+		ck_assert_int_eq(pthread_join(tr, NULL), 0);
+		ck_assert(s.err == 0 || s.err == EPIPE);
+		ck_assert(r.err == 0 || r.err == EPIPE);
+		chan_destroy(ch);
+	}
 }
 END_TEST
 
@@ -1741,6 +1893,7 @@ chan_suite(void)
 	tcase_add_test(tc, send_copies_element_by_value);
 	tcase_add_test(tc, recv_is_fifo_across_wraparound);
 	tcase_add_test(tc, len_tracks_sends_and_recvs);
+	tcase_add_test(tc, len_stays_within_cap_under_concurrency);
 	tcase_add_test(tc, trysend_on_full_channel_fails_eagain);
 	tcase_add_test(tc, tryrecv_on_empty_channel_fails_eagain);
 	tcase_add_test(tc, timedsend_on_full_channel_times_out);
@@ -1771,6 +1924,10 @@ chan_suite(void)
 	tcase_add_test(tc, unbuffered_tryrecv_succeeds_with_sender_in_send);
 	tcase_add_test(tc, unbuffered_tryrecv_succeeds_with_sender_in_select);
 	tcase_add_test(tc, unbuffered_send_returns_only_after_receiver_took_it);
+	tcase_add_test(tc,
+	    unbuffered_timedsend_past_deadline_meets_waiting_receiver);
+	tcase_add_test(tc,
+	    unbuffered_timedrecv_past_deadline_meets_waiting_sender);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("policies");
@@ -1801,6 +1958,7 @@ chan_suite(void)
 	tcase_add_test(tc, close_wakes_blocked_unbuffered_receiver_with_epipe);
 	tcase_add_test(tc, close_wakes_every_waiting_receiver);
 	tcase_add_test(tc, close_wakes_every_waiting_sender);
+	tcase_add_test(tc, concurrent_drain_after_close_loses_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tokens");
