@@ -595,6 +595,21 @@ op_cancelled(void *arg)
 }
 
 /*
+ * Whether a send (op) or receive could go ahead on a buffered ch, read
+ * without its locks: a hint for chan__poll, never a verdict.
+ */
+static bool
+ring_ready(chan_t *ch, enum chan_op op)
+{
+	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+
+	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
+		return true;
+	return op == CHAN_SEND ? t - h < ch->cap : t != h;
+}
+
+/*
  * One send or receive (op) of up to n elements, the plain, try and timed
  * forms in one: try never waits, abstime (NULL: none) bounds the wait.  It
  * moves as many elements as the ring allows at once; when it must wait, it
@@ -608,7 +623,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 	struct chan__entry *wake = NULL;
 	struct chan__waiter *w;
 	struct chan__entry e;
-	bool woken = false;
+	bool woken = false, polled = false;
 	int r;
 
 	*moved = 1;
@@ -628,6 +643,13 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		if (try || chan__deadline_passed(abstime)) {
 			r = try ? EAGAIN : ETIMEDOUT;
 			break;
+		}
+		if (ch->cap > 0 && !polled) {
+			/* Once, with our lock dropped for the others. */
+			chan__unlock(mu);
+			chan__poll(ring_ready, ch, op);
+			polled = true;
+			continue;
 		}
 		w = chan__self();
 		atomic_store_explicit(&w->state, CHAN__WAITING,

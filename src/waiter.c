@@ -14,6 +14,8 @@
 
 /* How long a waiter spins before it sleeps, unless CHAN_SPIN_NS says. */
 #define SPIN_NS_DEFAULT	10000
+/* How long a thread polls a ring before it queues as a waiter. */
+#define POLL_NS		1000
 /* After this many spins in a row that ended asleep, spin only to probe. */
 #define SPIN_MISSES_MAX	8
 #define SPIN_PROBE_MASK	15
@@ -21,6 +23,7 @@
 static pthread_once_t	 init_once = PTHREAD_ONCE_INIT;
 static pthread_key_t	 waiter_key;
 static unsigned long	 spin_iters;	/* pause loops in one spin; 0: never */
+static unsigned long	 poll_iters;	/* pause loops in one poll; 0: never */
 static int		 ncpu;
 static _Atomic int	 spinners;	/* threads spinning in chan__wait now */
 static pthread_condattr_t cond_attr;	/* CLOCK_MONOTONIC */
@@ -111,6 +114,7 @@ global_init(void)
 	if (dt == 0)
 		dt = 1;
 	spin_iters = ncpu > 1 ? (unsigned long)(spin_ns * 4096 / dt) : 0;
+	poll_iters = ncpu > 1 ? (unsigned long)(POLL_NS * 4096 / dt) : 0;
 }
 
 /* Returns the calling thread's waiter, set up on its first use. */
@@ -278,6 +282,29 @@ spin(struct chan__waiter *w)
  * handler.  It lives in memory (its address is taken), so nothing in it is
  * clobbered by the setjmp that pthread_cleanup_push may use.
  */
+/*
+ * Polls ready(ch) for about POLL_NS before the caller queues as a waiter:
+ * queueing is what two locks make dear (whoever publishes next must cross
+ * to our side's lock), and a partner that is running usually answers
+ * within a microsecond.  Only with a CPU to spare, like spin().
+ */
+void
+chan__poll(bool (*ready)(chan_t *, enum chan_op), chan_t *ch,
+    enum chan_op op)
+{
+	unsigned long i;
+
+	pthread_once(&init_once, global_init);
+	if (poll_iters == 0)
+		return;
+	if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
+	    ncpu) {
+		for (i = 0; i < poll_iters && !ready(ch, op); i++)
+			cpu_relax();
+	}
+	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+}
+
 struct sleep_ctx {
 	struct chan__waiter	*w;
 	const struct timespec	*abstime;
