@@ -162,15 +162,22 @@ blocker_wait_asleep(struct blocker *b)
 	    "blocking", opname[b->op], b->err);
 }
 
+/* Join b, which must have been cancelled in its call. */
 static void
-blocker_cancel(struct blocker *b)
+blocker_join_cancelled(struct blocker *b)
 {
 	void *ret;
 
-	ck_assert_int_eq(pthread_cancel(b->thr), 0);
 	ck_assert_int_eq(pthread_join(b->thr, &ret), 0);
 	ck_assert_msg(ret == PTHREAD_CANCELED, "%s returned %d instead of "
 	    "being cancelled", opname[b->op], b->err);
+}
+
+static void
+blocker_cancel(struct blocker *b)
+{
+	ck_assert_int_eq(pthread_cancel(b->thr), 0);
+	blocker_join_cancelled(b);
 }
 
 /* A channel of uint64_t; a buffered one prefilled when senders must block. */
@@ -295,7 +302,7 @@ cancel_blocked(int i, bool pending)
 		pthread_barrier_wait(&bar);
 		ck_assert_int_eq(pthread_cancel(b.thr), 0);
 		pthread_barrier_wait(&bar);
-		blocker_cancel(&b);	/* a second request changes nothing */
+		blocker_join_cancelled(&b);
 		pthread_barrier_destroy(&bar);
 	} else {
 		blocker_wait_asleep(&b);
