@@ -886,39 +886,68 @@ static const struct close_case {
 };
 #define NCLOSE	((int)(sizeof(close_cases) / sizeof(close_cases[0])))
 
+/*
+ * One racing close: nsend senders of per messages each and nrecv
+ * receivers; the main thread closes once trigger messages went through.
+ */
+static void
+close_round(const struct close_case *cc, int nsend, int nrecv, uint32_t per,
+    unsigned long trigger)
+{
+	struct crew *w;
+	int i;
+
+	w = crew_new(nsend, nrecv, cc->nchan, cc->cap, CHAN_BLOCK, cc->sm,
+	    cc->rm, per);
+	w->run.track = true;
+	start_receivers(w);
+	start_senders(w);
+	/* Bounded spin: the threads make progress or the test times out. */
+	while (atomic_load(&w->run.received) < trigger &&
+	    !atomic_load(&stress_failed))
+		sched_yield();
+	close_all(w);
+	join_senders(w);
+	join_receivers(w);
+	for (i = 0; i < nsend; i++)
+		ck_assert_msg(w->s[i].err == EPIPE || (w->s[i].err == 0 &&
+		    w->s[i].sent == per), "sender %d: err %d", i,
+		    w->s[i].err);
+	for (i = 0; i < nrecv; i++)
+		ck_assert_int_eq(w->rv[i].err, EPIPE);
+	ck_assert_uint_eq(check_logs(w, true), sent_total(w));
+	crew_free(w);
+}
+
 START_TEST(close_racing_active_threads_loses_and_invents_nothing)
 {
 	const struct close_case *cc = &close_cases[_i];
-	struct crew *w;
-	unsigned long trigger;
-	uint32_t per;
-	int i, round;
+	uint32_t per = (uint32_t)stress_scale(cc->cap < 16 ? 250 : 2000);
+	int round;
 
-	for (round = 0; round < 3; round++) {
-		per = (uint32_t)stress_scale(cc->cap < 16 ? 250 : 2000);
-		/* A quarter, an eighth, ... of the messages go through first. */
-		trigger = (unsigned long)per / (unsigned long)(1 + round);
-		w = crew_new(4, 4, cc->nchan, cc->cap, CHAN_BLOCK, cc->sm,
-		    cc->rm, per);
-		w->run.track = true;
-		start_receivers(w);
-		start_senders(w);
-		/* Bounded spin: the threads make progress or the test times out. */
-		while (atomic_load(&w->run.received) < trigger &&
-		    !atomic_load(&stress_failed))
-			sched_yield();
-		close_all(w);
-		join_senders(w);
-		join_receivers(w);
-		for (i = 0; i < 4; i++) {
-			ck_assert_msg(w->s[i].err == EPIPE || (w->s[i].err ==
-			    0 && w->s[i].sent == per), "sender %d: err %d",
-			    i, w->s[i].err);
-			ck_assert_int_eq(w->rv[i].err, EPIPE);
-		}
-		ck_assert_uint_eq(check_logs(w, true), sent_total(w));
-		crew_free(w);
-	}
+	/* A quarter, an eighth, a twelfth of the messages go through first. */
+	for (round = 0; round < 3; round++)
+		close_round(cc, 4, 4, per, per / (unsigned long)(1 + round));
+}
+END_TEST
+
+/*
+ * Many short rounds of one sender feeding four receivers, which mostly
+ * wait, closed after a random few messages: closes land at many points of
+ * the publish-then-wake cycle (one is a receiver asleep beside an element
+ * just published and not yet served), and each must lose nothing.
+ */
+START_TEST(close_in_short_transfers_to_waiting_receivers_loses_nothing)
+{
+	static const struct close_case cc[] = {
+		{ M_PLAIN, M_PLAIN, 1, 1 }, { M_PLAIN, M_PLAIN, 1, 4 },
+		{ M_PLAIN, M_SELECT, 1, 4 }, { M_BATCH, M_MIXED, 1, 4 },
+	};
+	unsigned long round, rounds = stress_scale(100);
+	uint64_t rng = stress_seed((unsigned)_i);
+
+	for (round = 0; round < rounds; round++)
+		close_round(&cc[_i], 1, 4, 64, 1 + stress_rand(&rng) % 48);
 }
 END_TEST
 
@@ -1274,6 +1303,8 @@ stress_suite(void)
 	tcase_set_timeout(tc, STRESS_TIMEOUT);
 	tcase_add_loop_test(tc,
 	    close_racing_active_threads_loses_and_invents_nothing, 0, NCLOSE);
+	tcase_add_loop_test(tc,
+	    close_in_short_transfers_to_waiting_receivers_loses_nothing, 0, 4);
 	tcase_add_loop_test(tc,
 	    close_wakes_blocked_senders_and_keeps_buffered_messages, 0,
 	    NBLOCKED);
