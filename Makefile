@@ -127,7 +127,7 @@ $(BUILD)/bench/%: bench/%.c $(BENCH_HDRS) $(STATIC)
 
 examples: $(EXAMPLES)
 
-test-bin: all $(TESTS) $(EXAMPLES) $(STRESS)
+test-bin: all $(TESTS) $(EXAMPLES) $(STRESS) $(BENCH)
 
 # Each Check suite, then each tests/*.sh (given BUILD), then the man lint.
 run-tests: test-bin
