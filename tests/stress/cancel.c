@@ -447,7 +447,7 @@ main(void)
 	int op;
 
 	seed = env_ulong("STRESS_SEED", (unsigned long)time(NULL));
-	n = env_ulong("STRESS_TRIALS", full ? 1500 : 12);
+	n = env_ulong("STRESS_TRIALS", full ? 3000 : 12);
 	printf("cancel: seed %llu, %lu trials per call and capacity, %s\n",
 	    (unsigned long long)seed, n, full ? "full" : "quick");
 	fflush(stdout);

@@ -12,7 +12,9 @@
  * completed a case it did not return, a ticket sent but never received is
  * a lost element.  Every select also waits on a "stop" channel, closed at
  * the end: a receive case on a closed channel is ready (err EPIPE), which
- * is how the threads leave.
+ * is how the threads leave.  Half way through, four of the 16 channels
+ * are closed: their cases complete with EPIPE from then on, and nothing
+ * sent to them may be lost or invented.
  *
  * Quick by default; STRESS_FULL=1 runs longer with more threads.
  * Environment: STRESS_FULL, STRESS_SEED, STRESS_SECONDS, STRESS_SELECTS,
@@ -30,6 +32,22 @@ static unsigned long tickets_per_thread;
 static unsigned nthreads;
 static atomic_ulong selects_done, moved, timeouts;
 static const uint64_t sentinel = ~(uint64_t)0;
+
+/* The last NCLOSE channels are closed half way through. */
+#define NCLOSE		4
+static atomic_int closed[NCH];
+static atomic_ulong epipes;
+
+static int
+is_closed(chan_t *ch)
+{
+	int i;
+
+	for (i = 0; i < NCH; i++)
+		if (chans[i] == ch)
+			return atomic_load(&closed[i]);
+	return 0;
+}
 
 struct worker {
 	unsigned	 id;
@@ -134,6 +152,10 @@ worker_main(void *arg)
 				violation("select_soak: stop case err %d",
 				    cs[i].err);
 			break;
+		} else if (cs[i].err == EPIPE && is_closed(cs[i].ch)) {
+			/* Nothing moved: a receive stored nothing, checked below. */
+			atomic_fetch_add_explicit(&epipes, 1,
+			    memory_order_relaxed);
 		} else if (cs[i].err != 0) {
 			violation("select_soak: case err %d", cs[i].err);
 		} else if (cs[i].op == CHAN_SEND) {
@@ -172,8 +194,8 @@ main(void)
 
 	seed = env_ulong("STRESS_SEED", (unsigned long)time(NULL));
 	nthreads = (unsigned)env_ulong("STRESS_THREADS", full ? 32 : 8);
-	want = env_ulong("STRESS_SELECTS", full ? 20000000UL : 200000UL);
-	seconds = (double)env_ulong("STRESS_SECONDS", full ? 60 : 2);
+	want = env_ulong("STRESS_SELECTS", full ? 100000000UL : 200000UL);
+	seconds = (double)env_ulong("STRESS_SECONDS", full ? 120 : 2);
 	printf("select_soak: seed %llu, %u threads, %s\n",
 	    (unsigned long long)seed, nthreads, full ? "full" : "quick");
 	fflush(stdout);
@@ -212,6 +234,19 @@ main(void)
 		spawn(&th[i], worker_main, &w[i]);
 	}
 	/* Pace the watching of the count and the clock; no sync here. */
+	while (atomic_load(&selects_done) < want / 2 &&
+	    now_sec() < start + seconds / 2)
+		pause_us(2000);
+	/*
+	 * Close a few channels under the selects' feet: from now on their
+	 * cases are always ready, with EPIPE (sends send nothing), and what
+	 * they hold can still be received.
+	 */
+	for (i = NCH - NCLOSE; i < NCH; i++) {
+		atomic_store(&closed[i], 1);
+		if ((err = chan_close(chans[i])) != 0)
+			violation("select_soak: chan_close: %s", strerror(err));
+	}
 	while (atomic_load(&selects_done) < want && now_sec() < end)
 		pause_us(2000);
 	if ((err = chan_close(stop)) != 0)
@@ -225,7 +260,7 @@ main(void)
 			got_ticket(x, "drain");
 			leftover++;
 		}
-		if (err != EAGAIN)
+		if (err != (i >= NCH - NCLOSE ? EPIPE : EAGAIN))
 			violation("select_soak: drain: %s", strerror(err));
 		if (chan_len(chans[i]) != 0)
 			violation("select_soak: chan_len %zu after drain",
@@ -234,7 +269,7 @@ main(void)
 		 * Every thread has returned, so no waiter may remain: an
 		 * unbuffered channel has no partner for a try call.
 		 */
-		if (chan_cap(chans[i]) == 0) {
+		if (chan_cap(chans[i]) == 0 && i < NCH - NCLOSE) {
 			x = 0;
 			if ((err = chan_trysend(chans[i], &x)) != EAGAIN)
 				violation("select_soak: stale receiver on "
@@ -260,10 +295,11 @@ main(void)
 				    "received, but no select returned its "
 				    "send case", t, i);
 		}
-	printf("select_soak: %lu selects (%lu timed out or would block), "
-	    "%lu elements moved (%lu drained at the end) in %.1f s\n",
-	    atomic_load(&selects_done), atomic_load(&timeouts),
-	    atomic_load(&moved), leftover, now_sec() - start);
+	printf("select_soak: %lu selects (%lu timed out or would block, %lu "
+	    "completed a case with EPIPE), %lu elements moved (%lu drained at "
+	    "the end) in %.1f s\n", atomic_load(&selects_done),
+	    atomic_load(&timeouts), atomic_load(&epipes), atomic_load(&moved),
+	    leftover, now_sec() - start);
 	for (i = 0; i < NCH; i++)
 		chan_destroy(chans[i]);
 	chan_destroy(stop);
