@@ -145,9 +145,25 @@ struct chan {
 	_Atomic bool		 recv_retry;
 };
 
+/*
+ * A failing mutex call is a library bug no caller can handle: abort.
+ * Inline, since a send or receive takes one lock and drops it.
+ */
+static inline void
+chan__lock(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_lock(mu) != 0)
+		abort();
+}
+
+static inline void
+chan__unlock(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_unlock(mu) != 0)
+		abort();
+}
+
 /* waiter.c */
-void			 chan__lock(pthread_mutex_t *);
-void			 chan__unlock(pthread_mutex_t *);
 void			 chan__mutex_init(pthread_mutex_t *);
 struct chan__waiter	*chan__self(void);
 int			 chan__claim(struct chan__waiter *);

@@ -41,20 +41,6 @@ cpu_relax(void)
 }
 
 void
-chan__lock(pthread_mutex_t *mu)
-{
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
-}
-
-void
-chan__unlock(pthread_mutex_t *mu)
-{
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
-}
-
-void
 chan__mutex_init(pthread_mutex_t *mu)
 {
 	if (pthread_mutex_init(mu, NULL) != 0)
