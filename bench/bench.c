@@ -15,6 +15,7 @@
  *
  * Usage: bench [-q] [-F] [-r runs] [-t seconds] [-o results.csv]
  *              [-m meta.txt] [-w workload,...] [-c contender,...]
+ *              [-C capacity,...]
  * Environment: BENCH_QUICK=1 is -q (tiny counts, one run, for make check),
  * RUNS sets -r, FULL=1 is -F (a denser thread sweep).
  */
@@ -102,6 +103,7 @@ static const char *opt_csv;
 static const char *opt_meta;
 static const char *opt_workloads;
 static const char *opt_contenders;
+static const char *opt_caps;
 
 static uint64_t	 work_iters;		/* busy-loop turns for WORK_NS */
 static FILE	*csv;
@@ -734,7 +736,10 @@ eligible(const struct workload *w, size_t cap, const struct contender *c)
 {
 	bool batch = c->sendn != NULL;
 
-	if (!in_list(opt_contenders, c->name))
+	char capname[32];
+
+	snprintf(capname, sizeof(capname), "%zu", cap);
+	if (!in_list(opt_contenders, c->name) || !in_list(opt_caps, capname))
 		return false;
 	if (cap == 0 && !(c->flags & C_RENDEZVOUS))
 		return false;
@@ -899,13 +904,16 @@ run_cell(const struct workload *w, size_t cap)
 	if (fflush(csv) != 0)
 		die("writing the CSV: %s", strerror(errno));
 	for (i = 0; i < nc; i++) {
-		double m = median(&mps[i * opt_runs], opt_runs), cn;
+		double m, cn;
 
-		/* CPU per message over the runs that finished. */
+		/* Medians over the runs that finished. */
 		for (k = ncpu = 0; k < opt_runs; k++)
-			if (mps[i * opt_runs + k] > 0)
+			if (mps[i * opt_runs + k] > 0) {
+				mps[i * opt_runs + ncpu] = mps[i * opt_runs + k];
 				cpu[i * opt_runs + ncpu++] =
 				    cpu[i * opt_runs + k];
+			}
+		m = ncpu > 0 ? median(&mps[i * opt_runs], ncpu) : 0;
 		cn = ncpu > 0 ? median(&cpu[i * opt_runs], ncpu) : 0;
 		if (m == 0)
 			printf("%-12s %2dx%-2d cap %4zu  %-14s did not finish\n",
@@ -965,6 +973,7 @@ write_meta(void)
 	fprintf(f, "work_ns: %d\n", WORK_NS);
 	fprintf(f, "work_iters: %llu\n", (unsigned long long)work_iters);
 	fprintf(f, "spin_before_yield: %d\n", SPIN_BEFORE_YIELD);
+	fprintf(f, "spin_limit_seconds: %.0f\n", spin_limit);
 	if (fclose(f) != 0)
 		die("%s: %s", opt_meta, strerror(errno));
 }
@@ -983,7 +992,7 @@ main(int argc, char **argv)
 		opt_quick = true;
 	if ((e = getenv("FULL")) != NULL && strcmp(e, "1") == 0)
 		opt_full = true;
-	while ((ch = getopt(argc, argv, "qFr:t:o:m:w:c:")) != -1) {
+	while ((ch = getopt(argc, argv, "qFr:t:o:m:w:c:C:")) != -1) {
 		switch (ch) {
 		case 'q': opt_quick = true; break;
 		case 'F': opt_full = true; break;
@@ -993,10 +1002,11 @@ main(int argc, char **argv)
 		case 'm': opt_meta = optarg; break;
 		case 'w': opt_workloads = optarg; break;
 		case 'c': opt_contenders = optarg; break;
+		case 'C': opt_caps = optarg; break;
 		default:
 			fprintf(stderr, "usage: bench [-qF] [-r runs] "
 			    "[-t seconds] [-o csv] [-m meta] [-w workloads] "
-			    "[-c contenders]\n");
+			    "[-c contenders] [-C capacities]\n");
 			return 2;
 		}
 	}

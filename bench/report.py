@@ -43,11 +43,9 @@ class Results:
                                                        [])]
 
     def med(self, wl, p, c, cap, who, field="msgs_per_s"):
-        """The median over every run; a run that did not finish counts
-        as 0 throughput and is left out of the other fields."""
-        rows = self.rows.get((wl, p, c, cap, who), [])
-        if field != "msgs_per_s":
-            rows = [r for r in rows if r["status"] == "ok"]
+        """The median over the runs that finished (see dnf)."""
+        rows = [r for r in self.rows.get((wl, p, c, cap, who), [])
+                if r["status"] == "ok"]
         v = [float(r[field]) for r in rows]
         return statistics.median(v) if v else None
 
@@ -261,11 +259,12 @@ def main():
     dnfs = sorted({k for k, v in res.rows.items()
                    if any(r["status"] != "ok" for r in v)})
     if dnfs:
-        w("† *n*: *n* runs did not finish within the time limit for a "
-          "spinning contender and count as 0 (after the first, the "
-          "contender's remaining runs in that cell are skipped): %s."
-          % ", ".join("%s %s cap %d" % (k[4], label(k[:4]), k[3])
-                      for k in dnfs))
+        which = ", ".join("%s %s cap %d" % (k[4], label(k[:4]), k[3])
+                          for k in dnfs)
+        w("† *n*: *n* of the runs did not finish within the time limit "
+          "for a spinning contender (%s s), or were skipped after one that "
+          "did not; medians are over the runs that finished, and – means "
+          "none did: %s." % (meta.get("spin_limit_seconds", "?"), which))
         if any(k[4] == "ck_ring" for k in dnfs):
             w("ck_ring's producers commit in ticket order, each spinning "
               "without yielding until the one before it has committed, "
