@@ -46,8 +46,11 @@ end=$(date +%s)
 	echo "libc: $(getconf GNU_LIBC_VERSION 2>/dev/null || echo unknown)"
 	echo "libck: $(dpkg-query -W -f '${Version}' libck-dev 2>/dev/null ||
 	    echo unknown)"
+	dirty=
+	git -C "$here/.." diff --quiet HEAD -- src include 2>/dev/null ||
+	    dirty=" plus uncommitted changes to src/ or include/"
 	echo "commit: $(git -C "$here" rev-parse --short HEAD 2>/dev/null ||
-	    echo unknown)"
+	    echo unknown)$dirty"
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "full: $FULL"
 	echo "elapsed_seconds: $((end - start))"
