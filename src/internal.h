@@ -60,7 +60,7 @@ struct chan__waiter {
 	/* Thread-private from here on. */
 	bool			 ready;		/* mu and cond initialised */
 	unsigned		 spin_misses;	/* recent spins that ended asleep */
-	unsigned		 waits;
+	bool			 woke_sleeper;	/* since this thread last spun */
 	uint64_t		 rng;
 	void			*ents;		/* select scratch, grown rarely */
 	size_t			 nents;		/* its size in bytes */

@@ -16,9 +16,10 @@
 #define SPIN_NS_DEFAULT	10000
 /* How long a thread polls a ring before it queues as a waiter. */
 #define POLL_NS		1000
-/* After this many spins in a row that ended asleep, spin only to probe. */
-#define SPIN_MISSES_MAX	8
-#define SPIN_PROBE_MASK	15
+/* A thread that has just woken a sleeper spins this many times longer. */
+#define SPIN_WOKE_FACTOR 5
+/* A spin that ended asleep halves the next one, down to this fraction. */
+#define SPIN_MIN_SHIFT	4
 
 static pthread_once_t	 init_once = PTHREAD_ONCE_INIT;
 static pthread_key_t	 waiter_key;
@@ -192,6 +193,7 @@ chan__done_sleeping(struct chan__waiter *w)
 	if (pthread_cond_signal(&w->cond) != 0)
 		abort();
 	chan__unlock(&w->mu);
+	self.woke_sleeper = true;	/* see spin() */
 }
 
 bool
@@ -229,24 +231,31 @@ await_done(struct chan__waiter *w)
 
 /*
  * Spins on w's state while that can pay: only with a CPU to spare for the
- * thread being waited for, and not while recent spins kept ending asleep
- * (then every 16th wait probes whether spinning pays again).  True if the
- * waiter was completed during the spin.
+ * thread being waited for.  A thread that has just woken a sleeper spins
+ * longer: its partner needs 25-60 us to run again, and if it gives up first
+ * the pair falls into waking each other for every message.  A spin that
+ * ended asleep halves the thread's
+ * next one, down to a sixteenth; one that was answered restores the full
+ * length.  (Stopping altogether after misses was a trap: a thread that no
+ * longer spins makes its partner's spins miss too, and a ping-pong pair
+ * settled into sleeping on every message, 15-30 us a round trip.)  True if
+ * the waiter was completed during the spin.
  */
 static bool
 spin(struct chan__waiter *w)
 {
-	unsigned long i;
+	unsigned long i, n;
 	bool done = false;
 
 	if (spin_iters == 0)
 		return false;
-	if (w->spin_misses >= SPIN_MISSES_MAX &&
-	    (++w->waits & SPIN_PROBE_MASK) != 0)
-		return false;
+	n = spin_iters >> w->spin_misses;
+	if (w->woke_sleeper)
+		n = spin_iters * SPIN_WOKE_FACTOR;
+	w->woke_sleeper = false;
 	if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
 	    ncpu) {
-		for (i = 0; i < spin_iters; i++) {
+		for (i = 0; i < n; i++) {
 			if (atomic_load_explicit(&w->state,
 			    memory_order_relaxed) >= CHAN__CLAIMED) {
 				done = true;
@@ -258,16 +267,11 @@ spin(struct chan__waiter *w)
 	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
 	if (done)
 		w->spin_misses = 0;
-	else if (w->spin_misses < SPIN_MISSES_MAX)
+	else if (w->spin_misses < SPIN_MIN_SHIFT)
 		w->spin_misses++;
 	return done;
 }
 
-/*
- * What a sleeping waiter's cond-wait loop shares with its cancellation
- * handler.  It lives in memory (its address is taken), so nothing in it is
- * clobbered by the setjmp that pthread_cleanup_push may use.
- */
 /*
  * Polls ready(ch) for about POLL_NS before the caller queues as a waiter:
  * queueing is what two locks make dear (whoever publishes next must cross
