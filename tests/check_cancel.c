@@ -427,6 +427,109 @@ START_TEST(cancel_one_of_three_blocked_senders_leaves_others_served)
 END_TEST
 
 /*
+ * Two receivers sleep on an empty buffered channel, the first one queued
+ * first.  A send wakes that one to retry (a sleeper is not handed the
+ * element) and it is cancelled at once.  Whether it took the element before
+ * the cancel acted, or died holding the wake-up, the element reaches exactly
+ * one of the two: a wake-up dying with its thread would leave the second
+ * asleep beside it.
+ */
+START_TEST(receiver_cancelled_while_woken_passes_the_wakeup_on)
+{
+	static const enum op ops[] = { OP_RECV, OP_TIMEDRECV, OP_SELECT_RECV,
+	    OP_RECVN };
+	enum op op = ops[_i % 4];
+	size_t cap = _i < 4 ? 1 : 4;
+	unsigned long round, rounds = stress_scale(20);
+	struct blocker b1, b2;
+	void *ret;
+	chan_t *ch;
+
+	for (round = 0; round < rounds; round++) {
+		ch = make_chan(cap, false);
+		memset(&b1, 0, sizeof(b1));
+		memset(&b2, 0, sizeof(b2));
+		blocker_start(&b1, ch, NULL, op, 0);
+		blocker_wait_asleep(&b1);
+		blocker_start(&b2, ch, NULL, OP_TIMEDRECV, 0);
+		blocker_wait_asleep(&b2);
+		ck_assert_int_eq(chan_trysend(ch, &(uint64_t){ 7 }), 0);
+		ck_assert_int_eq(pthread_cancel(b1.thr), 0);
+		ck_assert_int_eq(pthread_join(b1.thr, &ret), 0);
+		if (ret == PTHREAD_CANCELED) {
+			ck_assert_int_eq(pthread_join(b2.thr, NULL), 0);
+			ck_assert_msg(b2.err == 0 && b2.elem == 7, "%s cancelled "
+			    "after its wake-up: the other receiver got %d, "
+			    "%llu", opname[op], b2.err,
+			    (unsigned long long)b2.elem);
+		} else {
+			/* It ran before the cancel could act: it has the 7. */
+			ck_assert_int_eq(b1.err, 0);
+			ck_assert_uint_eq(b1.elem, 7);
+			ck_assert(!atomic_load(&b2.returned));
+			blocker_cancel(&b2);
+		}
+		check_no_stale_receiver(ch, cap);
+		chan_destroy(ch);
+	}
+}
+END_TEST
+
+/*
+ * The same for senders: two sleep on a full buffered channel; a receive
+ * wakes the first to retry and it is cancelled at once.  The second sender
+ * still gets the free slot if the first did not take it.
+ */
+START_TEST(sender_cancelled_while_woken_passes_the_wakeup_on)
+{
+	static const enum op ops[] = { OP_SEND, OP_TIMEDSEND, OP_SELECT_SEND,
+	    OP_SENDN };
+	enum op op = ops[_i % 4];
+	size_t cap = _i < 4 ? 1 : 4;
+	unsigned long round, rounds = stress_scale(20);
+	struct timespec ts;
+	struct blocker b1, b2;
+	uint64_t m, v;
+	void *ret;
+	chan_t *ch;
+
+	for (round = 0; round < rounds; round++) {
+		ch = make_chan(cap, true);
+		memset(&b1, 0, sizeof(b1));
+		memset(&b2, 0, sizeof(b2));
+		blocker_start(&b1, ch, NULL, op, 500);
+		blocker_wait_asleep(&b1);
+		blocker_start(&b2, ch, NULL, OP_TIMEDSEND, 600);
+		blocker_wait_asleep(&b2);
+		ck_assert_int_eq(chan_tryrecv(ch, &m), 0);
+		ck_assert_uint_eq(m, PREFILL);
+		ck_assert_int_eq(pthread_cancel(b1.thr), 0);
+		ck_assert_int_eq(pthread_join(b1.thr, &ret), 0);
+		if (ret != PTHREAD_CANCELED)
+			ck_assert_int_eq(b1.err, 0);
+		ts = stress_deadline(LONG_WAIT);
+		for (v = 1; v < cap; v++) {
+			ck_assert_int_eq(chan_timedrecv(ch, &m, &ts), 0);
+			ck_assert_uint_eq(m, PREFILL + v);
+		}
+		if (ret != PTHREAD_CANCELED) {
+			/* It ran before the cancel could act: 500 went in. */
+			ck_assert_int_eq(chan_timedrecv(ch, &m, &ts), 0);
+			ck_assert_uint_eq(m, 500);
+		}
+		ck_assert_int_eq(chan_timedrecv(ch, &m, &ts), 0);
+		ck_assert_msg(m == 600, "%s cancelled after its wake-up: got "
+		    "%llu, not the other sender's 600", opname[op],
+		    (unsigned long long)m);
+		ck_assert_int_eq(pthread_join(b2.thr, NULL), 0);
+		ck_assert_int_eq(b2.err, 0);
+		ck_assert_int_eq(chan_tryrecv(ch, &m), EAGAIN);
+		chan_destroy(ch);
+	}
+}
+END_TEST
+
+/*
  * A racer sends 0, 1, 2, ... or receives them (checking each is the next)
  * until its call fails; count is how many it sent or received, published
  * after each call returns, with no cancellation point in between.
@@ -704,6 +807,10 @@ cancel_suite(void)
 	    cancel_one_of_three_blocked_receivers_leaves_others_served, 0, 6);
 	tcase_add_loop_test(tc,
 	    cancel_one_of_three_blocked_senders_leaves_others_served, 0, 6);
+	tcase_add_loop_test(tc,
+	    receiver_cancelled_while_woken_passes_the_wakeup_on, 0, 8);
+	tcase_add_loop_test(tc,
+	    sender_cancelled_while_woken_passes_the_wakeup_on, 0, 8);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("racing");
