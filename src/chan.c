@@ -670,18 +670,37 @@ op_cancelled(void *arg)
 }
 
 /*
- * Whether a send (op) or receive could go ahead on a buffered ch, read
- * without its locks: a hint for chan__poll, never a verdict.
+ * Whether a send (op) or receive on ch could go ahead, read without its
+ * locks: a hint for polling, never a verdict.  Unbuffered, it means a
+ * partner is queued.
  */
-static bool
-ring_ready(chan_t *ch, enum chan_op op)
+bool
+chan__looks_ready(chan_t *ch, enum chan_op op)
 {
-	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
-	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	size_t h, t;
 
 	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
 		return true;
+	if (ch->cap == 0) {
+		return atomic_load_explicit(op == CHAN_SEND ? &ch->nrecvw :
+		    &ch->nsendw, memory_order_relaxed) > 0;
+	}
+	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
 	return op == CHAN_SEND ? t - h < ch->cap : t != h;
+}
+
+struct poll_arg {
+	chan_t		*ch;
+	enum chan_op	 op;
+};
+
+static bool
+poll_ready(void *arg)
+{
+	struct poll_arg *a = arg;
+
+	return chan__looks_ready(a->ch, a->op);
 }
 
 /*
@@ -721,8 +740,10 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		}
 		if (ch->cap > 0 && !polled) {
 			/* Once, with our lock dropped for the others. */
+			struct poll_arg pa = { ch, op };
+
 			chan__unlock(mu);
-			chan__poll(ring_ready, ch, op);
+			chan__poll(poll_ready, &pa);
 			polled = true;
 			continue;
 		}

@@ -171,8 +171,7 @@ void			 chan__done_sleeping(struct chan__waiter *);
 int			 chan__wait(struct chan__waiter *, const struct timespec *,
 			    void (*)(void *), void *);
 uint32_t		 chan__random(struct chan__waiter *, uint32_t);
-void			 chan__poll(bool (*)(chan_t *, enum chan_op), chan_t *,
-			    enum chan_op);
+void			 chan__poll(bool (*)(void *), void *);
 bool			 chan__timespec_valid(const struct timespec *);
 bool			 chan__deadline_passed(const struct timespec *);
 void			*chan__scratch(struct chan__waiter *, size_t);
@@ -192,6 +191,7 @@ int			 chan__recv_locked(chan_t *, void *,
 			    struct chan__entry **);
 void			 chan__wake(struct chan__entry *);
 void			 chan__serve(chan_t *);
+bool			 chan__looks_ready(chan_t *, enum chan_op);
 void			 chan__retried(chan_t *, enum chan_op);
 
 /* True when a send on ch with elem is acceptable. */

@@ -142,6 +142,24 @@ unlock_channels(chan_t **chans, size_t nch)
 		chan__unlock_all(chans[i]);
 }
 
+struct sel_poll {
+	struct chan_case	*cases;
+	size_t			 n;
+};
+
+static bool
+any_looks_ready(void *arg)
+{
+	struct sel_poll *p = arg;
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->cases[i].ch != NULL &&
+		    chan__looks_ready(p->cases[i].ch, p->cases[i].op))
+			return true;
+	return false;
+}
+
 static int
 select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
     bool try)
@@ -152,7 +170,9 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 	struct chan__entry *wake;
 	struct chan__waiter *w;
 	struct chan_case *c;
+	struct sel_poll sp = { cases, n };
 	size_t m = 0, nch, i, k, need;
+	bool polled = false;
 	int r;
 
 	if ((n > 0 && cases == NULL) || n > INT_MAX ||
@@ -191,6 +211,12 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 			    chan__tryrecv(c->ch, c->elem);
 			if (r != EAGAIN)
 				goto done;
+		}
+		if (!try && !polled && !chan__deadline_passed(abstime)) {
+			/* Locking every channel and queueing is dear: poll. */
+			polled = true;
+			chan__poll(any_looks_ready, &sp);
+			continue;
 		}
 
 		nch = lock_channels(cases, n, chans);

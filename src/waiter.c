@@ -273,14 +273,13 @@ spin(struct chan__waiter *w)
 }
 
 /*
- * Polls ready(ch) for about POLL_NS before the caller queues as a waiter:
+ * Polls ready(arg) for about POLL_NS before the caller queues as a waiter:
  * queueing is what two locks make dear (whoever publishes next must cross
  * to our side's lock), and a partner that is running usually answers
  * within a microsecond.  Only with a CPU to spare, like spin().
  */
 void
-chan__poll(bool (*ready)(chan_t *, enum chan_op), chan_t *ch,
-    enum chan_op op)
+chan__poll(bool (*ready)(void *), void *arg)
 {
 	unsigned long i;
 
@@ -289,7 +288,7 @@ chan__poll(bool (*ready)(chan_t *, enum chan_op), chan_t *ch,
 		return;
 	if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
 	    ncpu) {
-		for (i = 0; i < poll_iters && !ready(ch, op); i++)
+		for (i = 0; i < poll_iters && !ready(arg); i++)
 			cpu_relax();
 	}
 	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
