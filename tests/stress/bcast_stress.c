@@ -326,8 +326,8 @@ main(void)
 	unsigned pi, nc, cr, n = 0;
 
 	seed = env_ulong("STRESS_SEED", (unsigned long)time(NULL));
-	quota = env_ulong("STRESS_MESSAGES", full ? 100000 : 1000);
-	rounds = full ? 4 : 1;
+	quota = env_ulong("STRESS_MESSAGES", full ? 20000 : 1000);
+	rounds = full ? 2 : 1;
 	printf("bcast_stress: seed %llu, %s\n", (unsigned long long)seed,
 	    full ? "full" : "quick");
 	fflush(stdout);
