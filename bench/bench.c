@@ -928,7 +928,8 @@ run_cell(const struct workload *w, size_t cap)
 			    "%7.1f cpu ns/msg\n", w->name, w->producers,
 			    w->consumers, cap, cs[i]->name, m / 1e6, cn);
 	}
-	fflush(stdout);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		die("writing the output: %s", strerror(errno));
 	free(mps);
 	free(cpu);
 }
@@ -974,7 +975,7 @@ write_meta(void)
 	fprintf(f, "work_iters: %llu\n", (unsigned long long)work_iters);
 	fprintf(f, "spin_before_yield: %d\n", SPIN_BEFORE_YIELD);
 	fprintf(f, "spin_limit_seconds: %.0f\n", spin_limit);
-	if (fclose(f) != 0)
+	if (ferror(f) || fclose(f) != 0)
 		die("%s: %s", opt_meta, strerror(errno));
 }
 
