@@ -341,8 +341,9 @@ def main():
             dat.write("# threads " + " ".join(scols) + "\n")
             for s in sweep:
                 vals = [mps(s, c) for c in scols]
-                w("| %d | %s |" % (s[1] + s[2],
-                                   " | ".join(fmt(v) for v in vals)))
+                w("| %d | %s |" % (s[1] + s[2], " | ".join(
+                    fmt(v) + (" †%d" % res.dnf(*s, c) if res.dnf(*s, c)
+                              else "") for v, c in zip(vals, scols))))
                 # A contender that did not finish is a gap, not a 0.
                 dat.write("%d %s\n" % (s[1] + s[2], " ".join(
                     "NaN" if not v else "%.4f" % v for v in vals)))
