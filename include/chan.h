@@ -142,7 +142,8 @@ struct chan_case {
  * chan_select completes exactly one ready case, chosen uniformly among the
  * ready ones, waiting for one if none is; it returns the case's index, or -1
  * with errno EINVAL (a bad case), EDEADLK (no enabled case) or ENOMEM (the
- * thread's first wait could not allocate its waiter).
+ * per-thread scratch a select needs to wait, or to handle more than 64
+ * cases, could not be allocated; it is allocated once and reused).
  */
 int chan_select(struct chan_case *cases, size_t n);
 
