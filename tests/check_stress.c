@@ -838,14 +838,16 @@ relay_main(void *arg)
 /* Selects that both send and receive on the same channels lose nothing. */
 START_TEST(selects_sending_and_receiving_on_same_channels_deliver_once)
 {
+	size_t cap = caps[_i % NCAPS];
+	int nchan = _i < NCAPS ? 4 : 1;	/* four channels, then just one */
 	struct relay y[4];
 	pthread_t thr[4];
 	struct crew *w;
 	uint32_t per = (uint32_t)stress_scale(SELECT_MSGS / 4 /
-	    (caps[_i] < 16 ? 8 : 1));
+	    (cap < 16 ? 8 : 1));
 	int i, n = 4;
 
-	w = crew_new(n, n, 4, caps[_i], CHAN_BLOCK, M_SELECT, M_SELECT, per);
+	w = crew_new(n, n, nchan, cap, CHAN_BLOCK, M_SELECT, M_SELECT, per);
 	atomic_store(&w->run.relays_sending, n);
 	for (i = 0; i < n; i++) {
 		y[i].s = &w->s[i];
@@ -1296,7 +1298,7 @@ stress_suite(void)
 	    NCAPS);
 	tcase_add_loop_test(tc,
 	    selects_sending_and_receiving_on_same_channels_deliver_once, 0,
-	    NCAPS);
+	    2 * NCAPS);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("close");
