@@ -3,7 +3,9 @@
  * channels, for send and for receive, for a while; then every element must
  * have moved exactly once and no select may have completed two cases.
  *
- * Every send case carries a fresh ticket (thread, counter).  A thread
+ * A select has 2 to 8 channel cases, or now and then up to 100 (more than
+ * fit on a select's stack), plus the stop case and sometimes a disabled
+ * one.  Every send case carries a fresh ticket (thread, counter).  A thread
  * records a ticket as sent only when its select returned that case with
  * err 0, and a receive as received only from the case returned; every other
  * receive buffer must still hold its sentinel.  At the end (leftovers
@@ -23,7 +25,7 @@
 #include "stress.h"
 
 #define NCH		16
-#define MAXCASES	10
+#define MAXCASES	102
 
 static chan_t *chans[NCH];
 static chan_t *stop;
@@ -83,6 +85,9 @@ worker_main(void *arg)
 	for (;;) {
 		/* Between 2 and 8 channel cases, at least one of each op. */
 		n = 2 + (int)rng_below(&w->rng, 7);
+		/* Now and then more cases than a select keeps on its stack. */
+		if (rng_below(&w->rng, 64) == 0)
+			n = 65 + (int)rng_below(&w->rng, MAXCASES - 66);
 		nsend = nrecv = 0;
 		stop_at = (int)rng_below(&w->rng, (uint32_t)n + 1);
 		for (i = 0, k = 0; k < n + 1; k++) {
@@ -202,7 +207,7 @@ main(void)
 	watchdog_start();
 	set_phase("select_soak seed %llu", (unsigned long long)seed);
 
-	/* 8 bits of tickets per select allowed, at most 2^24 per thread. */
+	/* About 6 tickets per select, at most 2^24 per thread. */
 	tickets_per_thread = want * 8 / nthreads + 64;
 	if (tickets_per_thread > (1UL << 24))
 		tickets_per_thread = 1UL << 24;
