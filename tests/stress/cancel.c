@@ -4,7 +4,8 @@
  * Each trial pairs a victim, which loops in one kind of blocking call (send,
  * receive or select; plain, timed or batch) on a buffered (capacity 1) or
  * unbuffered channel, with a partner doing the opposite with plain calls.
- * The main thread cancels the victim at a random moment (at once, after a
+ * Sends include chan_bcast_send, to a broadcast whose one subscriber is the
+ * channel under test.  The main thread cancels the victim at a random moment (at once, after a
  * random pause, or after the partner has moved a random number of
  * messages), joins it, and then checks:
  *
@@ -27,7 +28,7 @@
 
 enum op {
 	OP_SEND, OP_TIMEDSEND, OP_SENDN, OP_TIMEDSENDN, OP_SELECT_SEND,
-	OP_TIMEDSELECT_SEND,
+	OP_TIMEDSELECT_SEND, OP_BCAST_SEND,
 	OP_RECV, OP_TIMEDRECV, OP_RECVN, OP_TIMEDRECVN, OP_SELECT_RECV,
 	OP_TIMEDSELECT_RECV,
 	NOP
@@ -35,7 +36,7 @@ enum op {
 
 static const char *const op_name[] = {
 	"send", "timedsend", "sendn", "timedsendn", "select(send)",
-	"timedselect(send)", "recv", "timedrecv", "recvn", "timedrecvn",
+	"timedselect(send)", "bcast_send", "recv", "timedrecv", "recvn", "timedrecvn",
 	"select(recv)", "timedselect(recv)"
 };
 
@@ -47,6 +48,7 @@ struct trial {
 	size_t		 cap;
 	chan_t		*ch;		/* the channel under test */
 	chan_t		*other;		/* unbuffered, idle: a select's 2nd case */
+	chan_bcast_t	*b;		/* OP_BCAST_SEND: ch is its subscriber */
 	uint64_t	 seed;
 	atomic_ulong	 moved;		/* partner progress, for timing */
 
@@ -69,7 +71,7 @@ static unsigned long trials, cancellations, lost_total, delivered_inflight;
 static int
 is_send(enum op op)
 {
-	return op <= OP_TIMEDSELECT_SEND;
+	return op <= OP_BCAST_SEND;
 }
 
 static struct timespec
@@ -118,6 +120,10 @@ victim_send(void *arg)
 			break;
 		case OP_TIMEDSENDN:
 			err = chan_timedsendn(tr->ch, m, n, &done, &ts);
+			break;
+		case OP_BCAST_SEND:
+			err = chan_bcast_send(tr->b, &m[0]);
+			done = 1;
 			break;
 		default:
 			cs[0] = (struct chan_case){ tr->ch, CHAN_SEND, &m[0], -1 };
@@ -381,9 +387,18 @@ run_trial(enum op op, size_t cap, uint64_t seed)
 	tr.cap = cap;
 	tr.seed = seed;
 	rng_seed(&g, seed);
-	if ((tr.ch = chan_create(sizeof(struct msg), cap, CHAN_BLOCK)) == NULL ||
-	    (tr.other = chan_create(sizeof(struct msg), 0, CHAN_BLOCK)) ==
-	    NULL) {
+	if (op == OP_BCAST_SEND) {
+		/* The channel under test is the broadcast's one subscriber. */
+		if ((tr.b = chan_bcast_create(sizeof(struct msg))) == NULL ||
+		    (tr.ch = chan_bcast_subscribe(tr.b, cap, CHAN_BLOCK)) ==
+		    NULL) {
+			perror("chan_bcast");
+			exit(2);
+		}
+	} else
+		tr.ch = chan_create(sizeof(struct msg), cap, CHAN_BLOCK);
+	tr.other = chan_create(sizeof(struct msg), 0, CHAN_BLOCK);
+	if (tr.ch == NULL || tr.other == NULL) {
 		perror("chan_create");
 		exit(2);
 	}
@@ -413,7 +428,20 @@ run_trial(enum op op, size_t cap, uint64_t seed)
 	cancellations++;
 
 	check_stale(&tr, &nextra, extra);
-	if ((err = chan_close(tr.ch)) != 0)
+	if (op == OP_BCAST_SEND) {
+		/*
+		 * The cancelled sender gave back its turn and its subscriber:
+		 * unsubscribing returns (and closes tr.ch, which ends the
+		 * partner), and a new send goes through.
+		 */
+		if ((err = chan_bcast_unsubscribe(tr.b, tr.ch)) != 0)
+			violation("cancel: bcast_unsubscribe: %s",
+			    strerror(err));
+		m = msg_make(2, 0);
+		if ((err = chan_bcast_send(tr.b, &m)) != 0)
+			violation("cancel: bcast_send after a cancelled one: "
+			    "%s", strerror(err));
+	} else if ((err = chan_close(tr.ch)) != 0)
 		violation("cancel: chan_close: %s", strerror(err));
 	join(partner);
 	if (!is_send(op)) {
@@ -431,6 +459,7 @@ run_trial(enum op op, size_t cap, uint64_t seed)
 		    op_name[op], cap, chan_len(tr.ch));
 	chan_destroy(tr.ch);
 	chan_destroy(tr.other);
+	chan_bcast_destroy(tr.b);
 	trials++;
 	progress();
 }
