@@ -11,7 +11,8 @@
  *
  * The matrix: 1/2/4/16/64 producers x 1/2/4/16/64 consumers, capacity 0
  * (BLOCK only), 1, 64 and 4096 with BLOCK, DROP and SLIDE, three call
- * mixes, and closes racing the sends.  The quick pass (the default, run by
+ * mixes, and closes racing the sends.  Then close storms: four threads
+ * close one channel at once while others wait in it.  The quick pass (the default, run by
  * make check through tests/stress_quick.sh) samples the matrix for a few
  * seconds; STRESS_FULL=1 runs all of it, STRESS_MESSAGES messages offered in
  * all (default 1.5e8, of which the closes racing the sends refuse about a
@@ -627,6 +628,92 @@ run_config(const struct config *cfg, uint64_t seed)
 	chan_destroy(r.full);
 }
 
+/*
+ * A close storm: several threads close one channel at the same moment
+ * while others wait in it.  Exactly one close returns 0 and the rest
+ * EPIPE; every waiter wakes with EPIPE (a receiver after draining what was
+ * buffered), and nothing buffered is lost.
+ */
+struct storm {
+	chan_t			*ch;
+	pthread_barrier_t	*go;
+	int			 role;		/* 0 close, 1 send, 2 recv */
+	int			 err;
+	unsigned long		 n;		/* received */
+};
+
+static void *
+storm_main(void *arg)
+{
+	struct storm *s = arg;
+	struct msg m = msg_make(0, 0);
+	int err;
+
+	pthread_barrier_wait(s->go);
+	if (s->role == 0)
+		s->err = chan_close(s->ch);
+	else if (s->role == 1) {
+		while ((err = chan_send(s->ch, &m)) == 0)
+			;
+		s->err = err;
+	} else {
+		while ((err = chan_recv(s->ch, &m)) == 0)
+			s->n++;
+		s->err = err;
+	}
+	return NULL;
+}
+
+static void
+close_storm(unsigned long rounds, uint64_t seed)
+{
+	enum { NCLOSE = 4, NSEND = 2, NRECV = 2, NT = NCLOSE + NSEND + NRECV };
+	struct storm st[NT];
+	pthread_t t[NT];
+	pthread_barrier_t go;
+	struct msg m = msg_make(0, 0);
+	unsigned long r, wins;
+	size_t cap;
+	int i, err;
+
+	set_phase("close storm seed %llu", (unsigned long long)seed);
+	for (r = 0; r < rounds; r++) {
+		cap = r % 3 == 0 ? 0 : r % 3 == 1 ? 1 : 8;
+		st[0].ch = chan_create(sizeof(struct msg), cap, CHAN_BLOCK);
+		if (st[0].ch == NULL) {
+			perror("chan_create");
+			exit(2);
+		}
+		/* Something buffered that the receivers must still drain. */
+		if (cap > 0 && (err = chan_trysend(st[0].ch, &m)) != 0)
+			violation("close storm: trysend: %s", strerror(err));
+		pthread_barrier_init(&go, NULL, NT);
+		for (i = 0; i < NT; i++) {
+			st[i].ch = st[0].ch;
+			st[i].go = &go;
+			st[i].role = i < NCLOSE ? 0 : i < NCLOSE + NSEND ? 1 : 2;
+			st[i].n = 0;
+			spawn(&t[i], storm_main, &st[i]);
+		}
+		wins = 0;
+		for (i = 0; i < NT; i++) {
+			join(t[i]);
+			if (st[i].role == 0 && st[i].err == 0)
+				wins++;
+			else if (st[i].err != EPIPE)
+				violation("close storm: role %d: %s", st[i].role,
+				    strerror(st[i].err));
+		}
+		if (wins != 1)
+			violation("close storm: %lu closes returned 0", wins);
+		if ((err = chan_tryrecv(st[0].ch, &m)) != EPIPE)
+			violation("close storm: left over: %s", strerror(err));
+		pthread_barrier_destroy(&go);
+		chan_destroy(st[0].ch);
+		progress();
+	}
+}
+
 static const unsigned counts[] = { 1, 2, 4, 16, 64 };
 static const size_t caps[] = { 0, 1, 64, 4096 };
 
@@ -718,6 +805,7 @@ main(void)
 		cfgs[i].seconds = left > 0 ? left / (double)(ncfg - i) : 0;
 		run_config(&cfgs[i], seed + i);
 	}
+	close_storm(full ? 20000 : 300, seed);
 	printf("stress: %lu configurations, %lu messages sent, %lu received "
 	    "(DROP/SLIDE discard some) in %.1f s\n", total_configs, total_sent,
 	    total_messages, now_sec() - start);
