@@ -1051,6 +1051,94 @@ START_TEST(close_wakes_blocked_receivers_with_epipe)
 }
 END_TEST
 
+/* A receiver that takes one message, in the form its mode says, and ends. */
+struct oneshot {
+	chan_t		*ch;
+	enum mode	 m;
+	pthread_t	 thr;
+	atomic_int	 tid;
+	int		 err;
+	uint64_t	 got;
+};
+
+static void *
+oneshot_main(void *arg)
+{
+	struct oneshot *o = arg;
+	struct chan_case cases[2];
+	struct timespec ts = stress_deadline(30LL * 1000000000LL);
+	int i;
+
+	atomic_store(&o->tid, stress_gettid());
+	switch (o->m) {
+	case M_SELECT:
+		cases[0] = (struct chan_case){ NULL, CHAN_SEND, NULL, -1 };
+		cases[1] = (struct chan_case){ o->ch, CHAN_RECV, &o->got, -1 };
+		i = chan_select(cases, 2);
+		o->err = i == 1 ? cases[1].err : i < 0 ? errno : EINVAL;
+		break;
+	case M_MIXED:
+		o->err = chan_timedrecv(o->ch, &o->got, &ts);
+		break;
+	default:
+		o->err = chan_recv(o->ch, &o->got);
+		break;
+	}
+	return NULL;
+}
+
+/*
+ * Three receivers sleep on an empty buffered channel; the main thread sends
+ * three messages (one batch, or three sends) and closes at once, before the
+ * receivers can run.  Nothing buffered is lost: each receiver takes one,
+ * none gets EPIPE while a message is left for it.
+ */
+START_TEST(close_right_after_sends_lets_sleeping_receivers_drain)
+{
+	static const enum mode modes[] = { M_PLAIN, M_SELECT, M_MIXED };
+	enum mode m = modes[_i % 3];
+	bool batch = _i >= 3;
+	unsigned long round, rounds = stress_scale(10);
+	struct oneshot o[3];
+	atomic_int *tids[3];
+	uint64_t v[3] = { 1, 2, 3 }, seen;
+	size_t n;
+	chan_t *ch;
+	int k;
+
+	for (round = 0; round < rounds; round++) {
+		ck_assert_ptr_nonnull(ch = chan_create(sizeof(uint64_t), 4,
+		    CHAN_BLOCK));
+		for (k = 0; k < 3; k++) {
+			o[k] = (struct oneshot){ .ch = ch, .m = m };
+			tids[k] = &o[k].tid;
+			ck_assert_int_eq(pthread_create(&o[k].thr, NULL,
+			    oneshot_main, &o[k]), 0);
+		}
+		wait_all_asleep(tids, 3);
+		if (batch) {
+			ck_assert_int_eq(chan_sendn(ch, v, 3, &n), 0);
+			ck_assert_uint_eq(n, 3);
+		} else
+			for (k = 0; k < 3; k++)
+				ck_assert_int_eq(chan_trysend(ch, &v[k]), 0);
+		ck_assert_int_eq(chan_close(ch), 0);
+		seen = 0;
+		for (k = 0; k < 3; k++) {
+			ck_assert_int_eq(pthread_join(o[k].thr, NULL), 0);
+			ck_assert_msg(o[k].err == 0, "receiver %d: %s with "
+			    "messages buffered", k, strerror(o[k].err));
+			ck_assert(o[k].got >= 1 && o[k].got <= 3);
+			ck_assert_msg(!(seen & (1u << o[k].got)), "%llu twice",
+			    (unsigned long long)o[k].got);
+			seen |= 1u << o[k].got;
+		}
+		ck_assert_int_eq(chan_tryrecv(ch, &v[0]), EPIPE);
+		chan_destroy(ch);
+	}
+}
+END_TEST
+
 /*
  * CHAN_DROP and CHAN_SLIDE under concurrency: what arrives is a subsequence
  * of each sender's messages in order, received at most once, no more than
@@ -1312,6 +1400,8 @@ stress_suite(void)
 	    NBLOCKED);
 	tcase_add_loop_test(tc, close_wakes_blocked_receivers_with_epipe, 0,
 	    NBLOCKED);
+	tcase_add_loop_test(tc,
+	    close_right_after_sends_lets_sleeping_receivers_drain, 0, 6);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lossy");
