@@ -670,7 +670,7 @@ static const struct race_case {
 };
 #define NRACES	((int)(sizeof(recv_races) / sizeof(recv_races[0])))
 
-#define RACE_ROUNDS	100
+#define RACE_ROUNDS	60
 
 /* Start a sender racer and a receiver racer on a fresh channel. */
 static chan_t *

@@ -671,7 +671,7 @@ static const struct shape {
 };
 #define NSHAPES	((int)(sizeof(shapes) / sizeof(shapes[0])))
 
-#define DELIVERY_MSGS	8000
+#define DELIVERY_MSGS	6000
 
 /* Plain chan_send/chan_recv deliver each message once, in per-sender order. */
 START_TEST(plain_calls_deliver_each_message_once_in_order)
@@ -945,7 +945,7 @@ START_TEST(close_in_short_transfers_to_waiting_receivers_loses_nothing)
 		{ M_PLAIN, M_PLAIN, 1, 1 }, { M_PLAIN, M_PLAIN, 1, 4 },
 		{ M_PLAIN, M_SELECT, 1, 4 }, { M_BATCH, M_MIXED, 1, 4 },
 	};
-	unsigned long round, rounds = stress_scale(100);
+	unsigned long round, rounds = stress_scale(50);
 	uint64_t rng = stress_seed((unsigned)_i);
 
 	for (round = 0; round < rounds; round++)
