@@ -143,24 +143,26 @@ def main():
                     ("kernel", "kernel"), ("compiler", "compiler"),
                     ("libc", "libc"), ("libck", "libck-dev"),
                     ("load_before", "load average before the run"),
-                    ("load_after", "load average after the run"),
+                    ("load_after", "load average after the run "
+                     "(counts the benchmark's own threads)"),
                     ("elapsed_seconds", "run time (s)")):
         w("| %s | %s |" % (name, meta.get(k, "?")))
     w("")
+    # The load after the run counts the benchmark's own threads (up to 32
+    # in the sweep), so only the load before it says what else ran.
     try:
-        busy = max(float(meta["load_before"].split()[0]),
-                   float(meta["load_after"].split()[0]))
+        busy = float(meta["load_before"].split()[0])
         cores = int(meta["cores"])
     except (KeyError, ValueError, IndexError):
         busy, cores = 0.0, 0
-    if cores and busy > cores / 2:
-        w("**The machine was busy during this run** (1-minute load average "
-          "up to %.1f on %d cores, from other processes): the benchmark "
+    if cores and busy >= cores:
+        w("**The machine was busy when this run started** (1-minute load "
+          "average %.1f on %d cores, from other processes): the benchmark "
           "threads competed with them for the CPUs. That hurts most where "
-          "two threads must run at once to make progress — every capacity-1 "
-          "and ping-pong figure, and the contenders that spin — so compare "
-          "contenders within this run, and expect a quiet machine to give "
-          "other absolute figures." % (busy, cores))
+          "two threads must run at once to make progress — every "
+          "capacity-1 and ping-pong figure, and the contenders that spin — "
+          "so compare contenders within this run, and expect a quiet "
+          "machine to give other absolute figures." % (busy, cores))
         w("")
     w("## Method")
     w("")
