@@ -124,7 +124,7 @@ lock_channels(struct chan_case *cases, size_t n, chan_t **chans)
 	for (i = 0; i < n; i++)
 		if (cases[i].ch != NULL)
 			chans[nch++] = cases[i].ch;
-	qsort(chans, nch, sizeof(*chans), cmp_chan);
+	qsort(chans, nch, sizeof(chan_t *), cmp_chan);
 	for (i = 0, k = 0; i < nch; i++)
 		if (k == 0 || chans[i] != chans[k - 1])
 			chans[k++] = chans[i];

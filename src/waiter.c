@@ -13,9 +13,9 @@
 #include "internal.h"
 
 /* How long a waiter spins before it sleeps, unless CHAN_SPIN_NS says. */
-#define SPIN_NS_DEFAULT	10000
+#define SPIN_NS_DEFAULT	10000UL
 /* How long a thread polls a ring before it queues as a waiter. */
-#define POLL_NS		1000
+#define POLL_NS		1000UL
 /* A thread that has just woken a sleeper spins this many times longer. */
 #define SPIN_WOKE_FACTOR 5
 /* A spin that ended asleep halves the next one, down to this fraction. */
