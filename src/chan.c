@@ -743,7 +743,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 			struct poll_arg pa = { ch, op };
 
 			chan__unlock(mu);
-			chan__poll(poll_ready, &pa);
+			chan__poll(poll_ready, &pa, true);
 			polled = true;
 			continue;
 		}

@@ -171,7 +171,7 @@ void			 chan__done_sleeping(struct chan__waiter *);
 int			 chan__wait(struct chan__waiter *, const struct timespec *,
 			    void (*)(void *), void *);
 uint32_t		 chan__random(struct chan__waiter *, uint32_t);
-void			 chan__poll(bool (*)(void *), void *);
+void			 chan__poll(bool (*)(void *), void *, bool);
 bool			 chan__timespec_valid(const struct timespec *);
 bool			 chan__deadline_passed(const struct timespec *);
 void			*chan__scratch(struct chan__waiter *, size_t);

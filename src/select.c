@@ -215,7 +215,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		if (!try && !polled && !chan__deadline_passed(abstime)) {
 			/* Locking every channel and queueing is dear: poll. */
 			polled = true;
-			chan__poll(any_looks_ready, &sp);
+			chan__poll(any_looks_ready, &sp, false);
 			continue;
 		}
 
