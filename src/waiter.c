@@ -18,6 +18,8 @@
 #define POLL_NS		1000UL
 /* Then it yields its CPU up to this many times (see chan__poll). */
 #define POLL_YIELDS	4
+/* Then it yields its CPU up to this many times (see chan__poll). */
+#define POLL_YIELDS	4
 /* A thread that has just woken a sleeper spins this many times longer. */
 #define SPIN_WOKE_FACTOR 5
 /* A spin that ended asleep halves the next one, down to this fraction. */
@@ -284,31 +286,36 @@ spin(struct chan__waiter *w)
  * threads outnumber CPUs, the thread that would free a slot or publish an
  * element may be waiting for this very CPU, and a yield hands it over at
  * the cost of a system call, where queueing and sleeping would cost it a
- * futex wake-up on its own critical path.  (make bench, one run, ratios to
- * Vyukov's queue: select_rx at capacity 1024 went from 2.9 to 6.6 M/s and
- * mpmc 4->4 at capacity 1 from 0.015 to 0.1 M/s.)  A select does not
- * yield: a consumer selecting over four producers' channels gave its CPU
- * to them and fell from 0.52 to 0.13-0.23 M/s at capacity 1.
+ * futex wake-up on its own critical path.  The yields come after the
+ * thread gave back its place among the spinners: a thread holding that
+ * place while yielding kept others from polling, and they slept.  Measured
+ * with bench/ (five interleaved rounds, M messages/s, before -> after):
+ * mpmc 4->4 at capacity 1 0.09 -> 0.98, mpmc 2->2 at capacity 1 0.22 ->
+ * 1.13, select_rx at capacity 1 0.42 -> 1.38; at capacity 1024 the same
+ * within the noise.  A select does not yield: a consumer selecting over
+ * four producers' channels gave its CPU to them and fell from 0.52 to
+ * 0.13-0.23 M/s at capacity 1.
  */
 void
 chan__poll(bool (*ready)(void *), void *arg, bool may_yield)
 {
 	unsigned long i;
-	bool ok = false;
+	bool polled, ok = false;
 
 	pthread_once(&init_once, global_init);
 	if (poll_iters == 0)
 		return;
-	if (atomic_fetch_add_explicit(&spinners, 1, memory_order_relaxed) <
-	    ncpu) {
+	polled = atomic_fetch_add_explicit(&spinners, 1,
+	    memory_order_relaxed) < ncpu;
+	if (polled) {
 		for (i = 0; i < poll_iters && !(ok = ready(arg)); i++)
 			cpu_relax();
-		for (i = 0; may_yield && !ok && i < POLL_YIELDS; i++) {
-			sched_yield();
-			ok = ready(arg);
-		}
 	}
 	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+	for (i = 0; polled && may_yield && !ok && i < POLL_YIELDS; i++) {
+		sched_yield();
+		ok = ready(arg);
+	}
 }
 
 struct sleep_ctx {
