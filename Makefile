@@ -4,6 +4,7 @@
 #   make check           Check suites, tests/*.sh, examples, man page lint
 #   make install PREFIX=/usr/local DESTDIR=$PWD/stage
 #   make asan | tsan | ubsan    rebuild under build/<san>/ and run check there
+#   make portable        the same with pthread mutexes (-DCHAN_NO_FUTEX)
 #   make bench | stress | demo
 
 CC	?= cc
@@ -70,7 +71,7 @@ MLINKS	= chan_create.3:chan_destroy.3 \
 	  chan_bcast.3:chan_bcast_send.3 chan_bcast.3:chan_bcast_close.3
 
 .PHONY: all check test-bin run-tests lint-man install uninstall clean \
-	asan tsan ubsan bench bench-full stress demo examples
+	asan tsan ubsan portable bench bench-full stress demo examples
 
 all: $(STATIC) $(SHARED) $(BUILD)/chan.pc
 
@@ -151,6 +152,11 @@ asan tsan ubsan:
 	rm -rf $(BUILD)/$@
 	$(MAKE) BUILD=$(BUILD)/$@ CFLAGS="-O1 -g $(SANFLAGS_$@)" \
 	    LDFLAGS="$(SANFLAGS_$@)" CK_FORK=no check
+
+# The library with pthread mutexes for the channel locks instead of the
+# Linux futex lock (src/lock.c): the portable path, checked like the other.
+portable:
+	$(MAKE) BUILD=$(BUILD)/portable CFLAGS="$(CFLAGS) -DCHAN_NO_FUTEX" check
 
 RUNS	?= 5
 bench: $(BENCH)

@@ -11,8 +11,9 @@
  * side only after dropping its own.
  *
  * How the two sides of a buffered channel meet without sharing a lock.
- * A sender publishes an element (tail, release), drops send_mu, issues a
- * full fence, then reads nrecvw; a receiver about to sleep links its entry
+ * A sender publishes an element (tail, release), drops send_mu with
+ * chan__unlock_fence (a full fence after the unlock; on x86 the unlock's
+ * own exchange is that fence), then reads nrecvw; a receiver about to sleep links its entry
  * (nrecvw++) under recv_mu, issues a full fence, then re-reads tail.  The
  * two fences are ordered one way or the other: if the receiver's comes
  * first, the sender sees nrecvw > 0 and serves it; if the sender's comes
@@ -69,7 +70,7 @@ copy_elem(const chan_t *ch, void *dst, const void *src)
 	}
 }
 
-pthread_mutex_t *
+chan__mutex *
 chan__queue_lock(chan_t *ch, enum chan_op op)
 {
 	return ch->cap > 0 && op == CHAN_RECV ? &ch->recv_mu : &ch->send_mu;
@@ -133,7 +134,7 @@ chan__unlink(chan_t *ch, struct chan__entry *e)
 void
 chan__unlink_all(struct chan__entry *ents, size_t n)
 {
-	pthread_mutex_t *mu;
+	chan__mutex *mu;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -522,8 +523,7 @@ chan__serve(chan_t *ch)
 			chan__lock(&ch->recv_mu);
 			moved = serve_queue(ch, CHAN_RECV, has_elem,
 			    move_to_receiver, &wake);
-			chan__unlock(&ch->recv_mu);
-			atomic_thread_fence(memory_order_seq_cst);
+			chan__unlock_fence(&ch->recv_mu);
 		}
 		if (atomic_load_explicit(&ch->nsendw, memory_order_relaxed) > 0) {
 			chan__lock(&ch->send_mu);
@@ -539,22 +539,24 @@ chan__serve(chan_t *ch)
  * After a buffered send published: serve receivers if any wait, unless one
  * woken to retry has yet to run (it serves when it leaves; it clears the
  * flag before its own fence, so if we read the flag set, its serve reads
- * our element).
+ * our element).  The caller dropped send_mu with chan__unlock_fence: that
+ * is the full fence the hand-shake at the top of the file needs.
  */
 static inline void
 published(chan_t *ch)
 {
-	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&ch->nrecvw, memory_order_relaxed) > 0 &&
 	    !atomic_load_explicit(&ch->recv_retry, memory_order_relaxed))
 		chan__serve(ch);
 }
 
-/* After a buffered receive freed slots: the same for waiting senders. */
+/*
+ * After a buffered receive freed slots: the same for waiting senders (the
+ * caller dropped recv_mu with chan__unlock_fence).
+ */
 static inline void
 consumed(chan_t *ch)
 {
-	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&ch->nsendw, memory_order_relaxed) > 0 &&
 	    !atomic_load_explicit(&ch->send_retry, memory_order_relaxed))
 		chan__serve(ch);
@@ -582,9 +584,12 @@ fast_send(chan_t *ch, const void *elem)
 			ch->tail_slot = 0;
 		atomic_store_explicit(&ch->tail, t + 1, memory_order_release);
 	}
-	chan__unlock(&ch->send_mu);
-	if (ok)
+	if (ok) {
+		chan__unlock_fence(&ch->send_mu);
 		published(ch);
+	} else {
+		chan__unlock(&ch->send_mu);
+	}
 	return ok;
 }
 
@@ -602,9 +607,12 @@ fast_recv(chan_t *ch, void *elem)
 			ch->head_slot = 0;
 		atomic_store_explicit(&ch->head, h + 1, memory_order_release);
 	}
-	chan__unlock(&ch->recv_mu);
-	if (ok)
+	if (ok) {
+		chan__unlock_fence(&ch->recv_mu);
 		consumed(ch);
+	} else {
+		chan__unlock(&ch->recv_mu);
+	}
 	return ok;
 }
 
@@ -620,7 +628,7 @@ chan__trysend(chan_t *ch, const void *elem)
 	chan__lock(&ch->send_mu);
 	if (ch->cap > 0) {
 		r = buf_send_locked(ch, elem, 1, &sent, false);
-		chan__unlock(&ch->send_mu);
+		chan__unlock_fence(&ch->send_mu);
 		if (r == 0)
 			published(ch);
 		return r;
@@ -643,7 +651,7 @@ chan__tryrecv(chan_t *ch, void *elem)
 			return 0;
 		chan__lock(&ch->recv_mu);
 		r = buf_recv_locked(ch, elem, 1, &got);
-		chan__unlock(&ch->recv_mu);
+		chan__unlock_fence(&ch->recv_mu);
 		if (r == 0)
 			consumed(ch);
 		return r;
@@ -713,7 +721,7 @@ static int
 transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
     size_t *moved, const struct timespec *abstime, bool try)
 {
-	pthread_mutex_t *mu = chan__queue_lock(ch, op);
+	chan__mutex *mu = chan__queue_lock(ch, op);
 	struct chan__entry *wake = NULL;
 	struct chan__waiter *w;
 	struct chan__entry e;
@@ -780,7 +788,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		chan__retried(ch, op);
 		woken = true;
 	}
-	chan__unlock(mu);
+	chan__unlock_fence(mu);		/* for published() and consumed() */
 	chan__wake(wake);
 	if (ch->cap > 0) {
 		if (woken)
@@ -862,8 +870,8 @@ chan_destroy(chan_t *ch)
 {
 	if (ch == NULL)
 		return;
-	pthread_mutex_destroy(&ch->send_mu);
-	pthread_mutex_destroy(&ch->recv_mu);
+	chan__mutex_destroy(&ch->send_mu);
+	chan__mutex_destroy(&ch->recv_mu);
 	free(ch);
 }
 

@@ -19,6 +19,123 @@
 #define CHAN__LINE	64	/* bytes in a cache line on the machines we run on */
 
 /*
+ * A failing mutex call is a library bug no caller can handle: abort.
+ * Inline, since a send or receive takes one lock and drops it.  These are
+ * for the pthread mutexes (a waiter's, which its condition variable needs).
+ */
+static inline void
+chan__plock(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_lock(mu) != 0)
+		abort();
+}
+
+static inline void
+chan__punlock(pthread_mutex_t *mu)
+{
+	if (pthread_mutex_unlock(mu) != 0)
+		abort();
+}
+
+/*
+ * A channel side's lock (send_mu, recv_mu): chan__lock, chan__unlock, and
+ * chan__unlock_fence, which unlocks and then orders everything before it
+ * against every load after it, as a full fence would (the sides' hand-shake
+ * in chan.c needs one right after each unlock that publishes).
+ *
+ * On Linux it is one futex word (lock.c): 0 free, 1 held, 2 held with
+ * sleepers.  Locking is one compare-and-swap; unlocking one exchange,
+ * which on x86 is itself a full barrier, so that chan__unlock_fence costs
+ * nothing more there, where a pthread mutex and a fence cost two locked
+ * instructions.  Elsewhere, or built with -DCHAN_NO_FUTEX (CI builds and
+ * tests that way too; valgrind's tools only understand pthread locks), it
+ * is a pthread mutex followed by a fence.
+ */
+#if defined(__linux__) && !defined(CHAN_NO_FUTEX)
+#define CHAN__FUTEX	1
+typedef struct {
+	_Atomic uint32_t	 word;
+} chan__mutex;
+
+void	chan__lock_slow(chan__mutex *);
+void	chan__unlock_wake(chan__mutex *);
+
+static inline void
+chan__mutex_init(chan__mutex *m)
+{
+	atomic_init(&m->word, 0);
+}
+
+static inline void
+chan__mutex_destroy(chan__mutex *m)
+{
+	(void)m;
+}
+
+static inline void
+chan__lock(chan__mutex *m)
+{
+	uint32_t free_word = 0;
+
+	if (!atomic_compare_exchange_strong_explicit(&m->word, &free_word, 1,
+	    memory_order_acquire, memory_order_relaxed))
+		chan__lock_slow(m);
+}
+
+static inline void
+chan__unlock(chan__mutex *m)
+{
+	if (atomic_exchange_explicit(&m->word, 0, memory_order_seq_cst) == 2)
+		chan__unlock_wake(m);
+}
+
+static inline void
+chan__unlock_fence(chan__mutex *m)
+{
+	chan__unlock(m);
+#if !defined(__x86_64__) && !defined(__i386__)
+	atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+#else
+typedef struct {
+	pthread_mutex_t		 mu;
+} chan__mutex;
+
+static inline void
+chan__mutex_init(chan__mutex *m)
+{
+	if (pthread_mutex_init(&m->mu, NULL) != 0)
+		abort();
+}
+
+static inline void
+chan__mutex_destroy(chan__mutex *m)
+{
+	pthread_mutex_destroy(&m->mu);
+}
+
+static inline void
+chan__lock(chan__mutex *m)
+{
+	chan__plock(&m->mu);
+}
+
+static inline void
+chan__unlock(chan__mutex *m)
+{
+	chan__punlock(&m->mu);
+}
+
+static inline void
+chan__unlock_fence(chan__mutex *m)
+{
+	chan__punlock(&m->mu);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+#endif
+
+/*
  * A waiter is one thread's means of blocking: its own mutex and condition
  * (CLOCK_MONOTONIC) and an atomic state.  Each thread has one, reused by
  * every call it makes (chan__self()); a thread waits in one call at a time.
@@ -128,7 +245,7 @@ struct chan {
 	unsigned char		*ring;
 	_Atomic bool		 closed;
 
-	_Alignas(CHAN__LINE) pthread_mutex_t send_mu;
+	_Alignas(CHAN__LINE) chan__mutex send_mu;
 	size_t			 tail_slot;
 	size_t			 head_cache;
 	_Alignas(CHAN__LINE) _Atomic size_t tail;
@@ -136,7 +253,7 @@ struct chan {
 	_Atomic size_t		 nsendw;
 	_Atomic bool		 send_retry;
 
-	_Alignas(CHAN__LINE) pthread_mutex_t recv_mu;
+	_Alignas(CHAN__LINE) chan__mutex recv_mu;
 	size_t			 head_slot;
 	size_t			 tail_cache;
 	_Alignas(CHAN__LINE) _Atomic size_t head;
@@ -145,26 +262,7 @@ struct chan {
 	_Atomic bool		 recv_retry;
 };
 
-/*
- * A failing mutex call is a library bug no caller can handle: abort.
- * Inline, since a send or receive takes one lock and drops it.
- */
-static inline void
-chan__lock(pthread_mutex_t *mu)
-{
-	if (pthread_mutex_lock(mu) != 0)
-		abort();
-}
-
-static inline void
-chan__unlock(pthread_mutex_t *mu)
-{
-	if (pthread_mutex_unlock(mu) != 0)
-		abort();
-}
-
 /* waiter.c */
-void			 chan__mutex_init(pthread_mutex_t *);
 struct chan__waiter	*chan__self(void);
 int			 chan__claim(struct chan__waiter *);
 void			 chan__done_sleeping(struct chan__waiter *);
@@ -177,7 +275,7 @@ bool			 chan__deadline_passed(const struct timespec *);
 void			*chan__scratch(struct chan__waiter *, size_t);
 
 /* chan.c, for select.c */
-pthread_mutex_t		*chan__queue_lock(chan_t *, enum chan_op);
+chan__mutex		*chan__queue_lock(chan_t *, enum chan_op);
 void			 chan__link(chan_t *, struct chan__entry *);
 void			 chan__unlink(chan_t *, struct chan__entry *);
 void			 chan__unlink_all(struct chan__entry *, size_t);

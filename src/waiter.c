@@ -45,13 +45,6 @@ cpu_relax(void)
 #endif
 }
 
-void
-chan__mutex_init(pthread_mutex_t *mu)
-{
-	if (pthread_mutex_init(mu, NULL) != 0)
-		abort();
-}
-
 static uint64_t
 now_ns(void)
 {
@@ -192,11 +185,11 @@ chan__claim(struct chan__waiter *w)
 void
 chan__done_sleeping(struct chan__waiter *w)
 {
-	chan__lock(&w->mu);
+	chan__plock(&w->mu);
 	atomic_store_explicit(&w->state, CHAN__DONE, memory_order_release);
 	if (pthread_cond_signal(&w->cond) != 0)
 		abort();
-	chan__unlock(&w->mu);
+	chan__punlock(&w->mu);
 	self.woke_sleeper = true;	/* see spin() */
 }
 
@@ -346,7 +339,7 @@ wait_cancelled(void *arg)
 		    CHAN__DONE)
 			pthread_cond_wait(&w->cond, &w->mu);
 	}
-	chan__unlock(&w->mu);
+	chan__punlock(&w->mu);
 	c->fn(c->arg);
 }
 
@@ -401,7 +394,7 @@ chan__wait(struct chan__waiter *w, const struct timespec *abstime,
 	int s = CHAN__WAITING;
 
 	if (!spin(w)) {
-		chan__lock(&w->mu);
+		chan__plock(&w->mu);
 		/* Fails only if a completer claimed w first. */
 		if (atomic_compare_exchange_strong(&w->state, &s,
 		    CHAN__SLEEPING)) {
@@ -409,7 +402,7 @@ chan__wait(struct chan__waiter *w, const struct timespec *abstime,
 			sleep_locked(&c);
 			pthread_cleanup_pop(0);
 		}
-		chan__unlock(&w->mu);
+		chan__punlock(&w->mu);
 		if (c.timed_out)
 			return ETIMEDOUT;
 	}
