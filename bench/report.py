@@ -5,6 +5,7 @@ with pass/miss, and the data file for the sweep plot.  Standard library
 only.  Nothing in RESULTS.md is typed in: every figure comes from the CSV.
 """
 import argparse
+import os
 import collections
 import csv
 import statistics
@@ -289,6 +290,13 @@ def main():
               "mid-enqueue stalls the others for a scheduler slice per "
               "message (seen in a debugger: every producer in "
               "ck_ring.h's commit loop, consumers starved).")
+        w("")
+    # The authors' reading of the misses: prose kept in bench/MISSES.md,
+    # copied in as it is (its figures come from the commands it names).
+    why = os.path.join(os.path.dirname(os.path.abspath(a.out)), "MISSES.md")
+    if os.path.exists(why):
+        with open(why) as f:
+            L.extend(f.read().rstrip("\n").split("\n"))
         w("")
     w("## Throughput (million messages/s, median)")
     w("")
