@@ -670,6 +670,8 @@ op_cancelled(void *arg)
 	struct chan__entry *e = arg;
 
 	chan__unlink_all(e, 1);
+	if (e->ch->cap > 0)
+		chan__blocked(-1);	/* it polled before it queued */
 	if (atomic_load_explicit(&e->w->state, memory_order_acquire) ==
 	    CHAN__DONE && e->w->result == CHAN__RETRY) {
 		chan__retried(e->ch, e->op);
@@ -724,8 +726,8 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 	chan__mutex *mu = chan__queue_lock(ch, op);
 	struct chan__entry *wake = NULL;
 	struct chan__waiter *w;
-	struct chan__entry e;
-	bool woken = false, polled = false;
+	struct chan__entry *e;
+	bool woken = false, polled = false, in_w = false;
 	int r;
 
 	*moved = 1;
@@ -751,16 +753,30 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 			struct poll_arg pa = { ch, op };
 
 			chan__unlock(mu);
+			chan__blocked(1);
 			chan__poll(poll_ready, &pa, true);
 			polled = true;
 			continue;
 		}
+		/*
+		 * Queue the entry in our waiter.  A small element waits there
+		 * too, beside the state: a completer then moves it, claims us
+		 * and reports on lines it has to fetch anyway, instead of
+		 * reaching into our stack for each.
+		 */
 		w = chan__self();
+		e = &w->ent;
+		in_w = elems != NULL && ch->elem_size <= CHAN__INLINE;
+		if (in_w && op == CHAN_SEND)
+			memcpy(w->buf, elems, ch->elem_size);
 		atomic_store_explicit(&w->state, CHAN__WAITING,
 		    memory_order_relaxed);
-		e = (struct chan__entry){ .w = w, .ch = ch, .elem = elems,
-		    .op = op };
-		chan__link(ch, &e);
+		e->w = w;
+		e->ch = ch;
+		e->elem = in_w ? w->buf : elems;
+		e->index = 0;
+		e->op = op;
+		chan__link(ch, e);
 		if (ch->cap > 0) {
 			/* Our half of the fence argument at the top. */
 			atomic_thread_fence(memory_order_seq_cst);
@@ -768,19 +784,23 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 			    buf_send_locked(ch, elems, n, moved, false) :
 			    buf_recv_locked(ch, elems, n, moved);
 			if (r != EAGAIN) {
-				chan__unlink(ch, &e);
+				chan__unlink(ch, e);
 				break;
 			}
 		}
 		chan__unlock(mu);
-		r = chan__wait(w, abstime, op_cancelled, &e);
+		r = chan__wait(w, abstime, op_cancelled, e);
 		if (r == ETIMEDOUT)
-			chan__unlink_all(&e, 1);
+			chan__unlink_all(e, 1);
 		else
 			r = w->result;
 		if (r != CHAN__RETRY) {
 			/* Done: a completer moved our element and served on. */
+			if (r == 0 && in_w && op == CHAN_RECV)
+				memcpy(elems, w->buf, ch->elem_size);
 			*moved = 1;
+			if (polled)
+				chan__blocked(-1);
 			if (woken)
 				chan__serve(ch);
 			return r;
@@ -789,6 +809,8 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		woken = true;
 	}
 	chan__unlock_fence(mu);		/* for published() and consumed() */
+	if (polled)
+		chan__blocked(-1);
 	chan__wake(wake);
 	if (ch->cap > 0) {
 		if (woken)

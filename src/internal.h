@@ -165,28 +165,12 @@ enum {
 /* A result meaning "not completed: try again" (barging on a buffered ring). */
 #define CHAN__RETRY	(-1)
 
-struct chan__entry;
-
-struct chan__waiter {
-	_Atomic int		 state;
-	int			 index;		/* the case completed */
-	int			 result;	/* 0, EPIPE or CHAN__RETRY */
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cond;
-
-	/* Thread-private from here on. */
-	bool			 ready;		/* mu and cond initialised */
-	unsigned		 spin_misses;	/* recent spins that ended asleep */
-	bool			 woke_sleeper;	/* since this thread last spun */
-	uint64_t		 rng;
-	void			*ents;		/* select scratch, grown rarely */
-	size_t			 nents;		/* its size in bytes */
-};
+struct chan__waiter;
 
 /*
  * An entry is one (waiter, case) pair queued on one channel: a plain send or
- * receive queues one, a select one per enabled case, all on the owner's
- * stack or scratch.  next/prev and linked are protected by the lock of the
+ * receive queues the one in its thread's waiter, a select one per enabled
+ * case, in the owner's stack or scratch.  next/prev and linked are protected by the lock of the
  * queue the entry is on (chan__queue_lock()); the owner may read linked
  * without that lock, and while it reads true the entry is still queued and
  * must be unlinked under the lock.  A completer claims the waiter while the
@@ -202,6 +186,32 @@ struct chan__entry {
 	int			 index;
 	enum chan_op		 op;
 	_Atomic bool		 linked;
+};
+
+/* Elements up to this size wait in the waiter itself (see transfer_once). */
+#define CHAN__INLINE	16
+
+struct chan__waiter {
+	/*
+	 * What a completer writes and the waiter then reads, on one line:
+	 * the state, the outcome, and (for a plain send or receive of a
+	 * small element) the element itself; the entry on the next.
+	 */
+	_Alignas(CHAN__LINE) _Atomic int state;
+	int			 index;		/* the case completed */
+	int			 result;	/* 0, EPIPE or CHAN__RETRY */
+	_Alignas(16) unsigned char buf[CHAN__INLINE];
+	_Alignas(CHAN__LINE) struct chan__entry ent; /* a plain op's */
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cond;
+
+	/* Thread-private from here on. */
+	bool			 ready;		/* mu and cond initialised */
+	unsigned		 spin_misses;	/* recent spins that ended asleep */
+	bool			 woke_sleeper;	/* since this thread last spun */
+	uint64_t		 rng;
+	void			*ents;		/* select scratch, grown rarely */
+	size_t			 nents;		/* its size in bytes */
 };
 
 struct chan__queue {
@@ -270,6 +280,7 @@ int			 chan__wait(struct chan__waiter *, const struct timespec *,
 			    void (*)(void *), void *);
 uint32_t		 chan__random(struct chan__waiter *, uint32_t);
 void			 chan__poll(bool (*)(void *), void *, bool);
+void			 chan__blocked(int);
 bool			 chan__timespec_valid(const struct timespec *);
 bool			 chan__deadline_passed(const struct timespec *);
 void			*chan__scratch(struct chan__waiter *, size_t);

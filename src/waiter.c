@@ -17,9 +17,9 @@
 /* How long a thread polls a ring before it queues as a waiter. */
 #define POLL_NS		1000UL
 /* Then it yields its CPU up to this many times (see chan__poll). */
+#ifndef POLL_YIELDS
 #define POLL_YIELDS	4
-/* Then it yields its CPU up to this many times (see chan__poll). */
-#define POLL_YIELDS	4
+#endif
 /* A thread that has just woken a sleeper spins this many times longer. */
 #define SPIN_WOKE_FACTOR 5
 /* A spin that ended asleep halves the next one, down to this fraction. */
@@ -30,6 +30,7 @@ static pthread_key_t	 waiter_key;
 static unsigned long	 spin_iters;	/* pause loops in one spin; 0: never */
 static unsigned long	 poll_iters;	/* pause loops in one poll; 0: never */
 static int		 ncpu;
+static _Atomic int	 blocked;	/* threads in chan__blocked(+1) */
 static _Atomic int	 spinners;	/* threads spinning in chan__wait now */
 static pthread_condattr_t cond_attr;	/* CLOCK_MONOTONIC */
 
@@ -279,7 +280,13 @@ spin(struct chan__waiter *w)
  * threads outnumber CPUs, the thread that would free a slot or publish an
  * element may be waiting for this very CPU, and a yield hands it over at
  * the cost of a system call, where queueing and sleeping would cost it a
- * futex wake-up on its own critical path.  The yields come after the
+ * futex wake-up on its own critical path.  Only while more of the
+ * process's threads are blocked in sends and receives than there are
+ * CPUs, though: where another process keeps the CPUs busy, a yield hands
+ * it a whole time slice (milliseconds; check_cancel's racing cases, two
+ * threads, ran 50 times slower beside two busy loops when every poll
+ * yielded, and a backoff keyed to slow yields also stopped the yields that
+ * pay).  The yields come after the
  * thread gave back its place among the spinners: a thread holding that
  * place while yielding kept others from polling, and they slept.  Measured
  * with bench/ (five interleaved rounds, M messages/s, before -> after):
@@ -305,10 +312,25 @@ chan__poll(bool (*ready)(void *), void *arg, bool may_yield)
 			cpu_relax();
 	}
 	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
-	for (i = 0; polled && may_yield && !ok && i < POLL_YIELDS; i++) {
+	/* Only while more of our threads block than there are CPUs. */
+	if (!polled || !may_yield || ok ||
+	    atomic_load_explicit(&blocked, memory_order_relaxed) <= ncpu)
+		return;
+	for (i = 0; i < POLL_YIELDS; i++) {
 		sched_yield();
-		ok = ready(arg);
+		if (ready(arg))
+			return;
 	}
+}
+
+/*
+ * Counts a thread into (+1) or out of (-1) the threads blocked in a plain
+ * send or receive, for chan__poll.
+ */
+void
+chan__blocked(int d)
+{
+	atomic_fetch_add_explicit(&blocked, d, memory_order_relaxed);
 }
 
 struct sleep_ctx {
