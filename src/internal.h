@@ -18,6 +18,17 @@
 
 #define CHAN__LINE	64	/* bytes in a cache line on the machines we run on */
 
+/* The CPU's hint that this is a spin-wait loop. */
+static inline void
+chan__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 /*
  * A failing mutex call is a library bug no caller can handle: abort.
  * Inline, since a send or receive takes one lock and drops it.  These are
@@ -89,14 +100,6 @@ chan__unlock(chan__mutex *m)
 		chan__unlock_wake(m);
 }
 
-static inline void
-chan__unlock_fence(chan__mutex *m)
-{
-	chan__unlock(m);
-#if !defined(__x86_64__) && !defined(__i386__)
-	atomic_thread_fence(memory_order_seq_cst);
-#endif
-}
 #else
 typedef struct {
 	pthread_mutex_t		 mu;
@@ -126,14 +129,17 @@ chan__unlock(chan__mutex *m)
 {
 	chan__punlock(&m->mu);
 }
+#endif
 
+/* Unlocks, then a full fence; the futex lock's exchange is one on x86. */
 static inline void
 chan__unlock_fence(chan__mutex *m)
 {
-	chan__punlock(&m->mu);
+	chan__unlock(m);
+#if !defined(CHAN__FUTEX) || (!defined(__x86_64__) && !defined(__i386__))
 	atomic_thread_fence(memory_order_seq_cst);
-}
 #endif
+}
 
 /*
  * A waiter is one thread's means of blocking: its own mutex and condition
@@ -170,8 +176,9 @@ struct chan__waiter;
 /*
  * An entry is one (waiter, case) pair queued on one channel: a plain send or
  * receive queues the one in its thread's waiter, a select one per enabled
- * case, in the owner's stack or scratch.  next/prev and linked are protected by the lock of the
- * queue the entry is on (chan__queue_lock()); the owner may read linked
+ * case, in the owner's stack or scratch.  next/prev and linked are
+ * protected by the lock of the queue the entry is on (chan__queue_lock());
+ * the owner may read linked
  * without that lock, and while it reads true the entry is still queued and
  * must be unlinked under the lock.  A completer claims the waiter while the
  * entry is still linked (so the owner cannot have returned), and touches the

@@ -27,16 +27,6 @@
 /* Pause loops a locker spins before it sleeps: about 1-2 us. */
 #define LOCK_SPIN	64
 
-static inline void
-pause_once(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 void
 chan__lock_slow(chan__mutex *m)
 {
@@ -50,7 +40,7 @@ chan__lock_slow(chan__mutex *m)
 		if (w == 0 && atomic_compare_exchange_weak_explicit(&m->word,
 		    &w, 1, memory_order_acquire, memory_order_relaxed))
 			return;
-		pause_once();
+		chan__cpu_relax();
 	}
 	while (atomic_exchange_explicit(&m->word, 2, memory_order_acquire) != 0) {
 		/* EAGAIN (no longer 2), EINTR: both mean look again. */

@@ -36,16 +36,6 @@ static pthread_condattr_t cond_attr;	/* CLOCK_MONOTONIC */
 
 static _Thread_local struct chan__waiter self;
 
-static inline void
-cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 static uint64_t
 now_ns(void)
 {
@@ -94,7 +84,7 @@ global_init(void)
 	ncpu = n > 0 ? (int)n : 1;
 	t0 = now_ns();
 	for (i = 0; i < 4096; i++)
-		cpu_relax();
+		chan__cpu_relax();
 	dt = now_ns() - t0;
 	if (dt == 0)
 		dt = 1;
@@ -223,7 +213,7 @@ await_done(struct chan__waiter *w)
 		if (++i % 128 == 0)
 			sched_yield();	/* the completer was preempted */
 		else
-			cpu_relax();
+			chan__cpu_relax();
 	}
 }
 
@@ -259,7 +249,7 @@ spin(struct chan__waiter *w)
 				done = true;
 				break;
 			}
-			cpu_relax();
+			chan__cpu_relax();
 		}
 	}
 	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
@@ -286,9 +276,9 @@ spin(struct chan__waiter *w)
  * it a whole time slice (milliseconds; check_cancel's racing cases, two
  * threads, ran 50 times slower beside two busy loops when every poll
  * yielded, and a backoff keyed to slow yields also stopped the yields that
- * pay).  The yields come after the
- * thread gave back its place among the spinners: a thread holding that
- * place while yielding kept others from polling, and they slept.  Measured
+ * pay).  The yields come after the thread gave back its place among the
+ * spinners: a thread holding that place while yielding kept others from
+ * polling, and they slept.  Measured
  * with bench/ (five interleaved rounds, M messages/s, before -> after):
  * mpmc 4->4 at capacity 1 0.09 -> 0.98, mpmc 2->2 at capacity 1 0.22 ->
  * 1.13, select_rx at capacity 1 0.42 -> 1.38; at capacity 1024 the same
@@ -309,7 +299,7 @@ chan__poll(bool (*ready)(void *), void *arg, bool may_yield)
 	    memory_order_relaxed) < ncpu;
 	if (polled) {
 		for (i = 0; i < poll_iters && !(ok = ready(arg)); i++)
-			cpu_relax();
+			chan__cpu_relax();
 	}
 	atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
 	/* Only while more of our threads block than there are CPUs. */
