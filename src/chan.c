@@ -37,10 +37,17 @@
 
 #include "internal.h"
 
+/* Slot i's sequence word and element (see struct chan). */
+static inline _Atomic size_t *
+seq_of(const chan_t *ch, size_t i)
+{
+	return (_Atomic size_t *)(void *)(ch->ring + i * ch->stride);
+}
+
 static inline void *
 slot(const chan_t *ch, size_t i)
 {
-	return ch->ring + i * ch->elem_size;
+	return ch->ring + i * ch->stride + sizeof(size_t);
 }
 
 /*
@@ -223,30 +230,66 @@ chan__unlock_all(chan_t *ch)
 	chan__unlock(&ch->send_mu);
 }
 
-/* The ring.  Senders hold send_mu, receivers recv_mu. */
+/*
+ * The ring.  Senders hold send_mu, receivers recv_mu.  A side's next slot
+ * is free (full) when its word reads 2 * lap (2 * lap + 1), lap being that
+ * side's pass over the ring.
+ */
 
 /* True if the ring has a free slot; refreshes the senders' copy of head. */
-static bool
+static inline bool
 has_room(chan_t *ch)
 {
 	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
 
 	if (t - ch->head_cache < ch->cap)
 		return true;
-	ch->head_cache = atomic_load_explicit(&ch->head, memory_order_acquire);
-	return t - ch->head_cache < ch->cap;
+	if (atomic_load_explicit(seq_of(ch, ch->tail_slot),
+	    memory_order_acquire) != 2 * ch->tail_lap)
+		return false;
+	ch->head_cache = t + 1 - ch->cap;	/* taken, if head lags */
+	return true;
 }
 
 /* True if the ring holds an element; refreshes the receivers' copy of tail. */
-static bool
+static inline bool
 has_elem(chan_t *ch)
 {
 	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
 
 	if ((ptrdiff_t)(ch->tail_cache - h) > 0)
 		return true;
-	ch->tail_cache = atomic_load_explicit(&ch->tail, memory_order_acquire);
-	return ch->tail_cache != h;
+	if (atomic_load_explicit(seq_of(ch, ch->head_slot),
+	    memory_order_acquire) != 2 * ch->head_lap + 1)
+		return false;
+	ch->tail_cache = h + 1;			/* there, if tail lags */
+	return true;
+}
+
+/* Fills the senders' next slot (its word said free); tail is the caller's. */
+static inline void
+put_one(chan_t *ch, const void *elem)
+{
+	copy_elem(ch, slot(ch, ch->tail_slot), elem);
+	atomic_store_explicit(seq_of(ch, ch->tail_slot), 2 * ch->tail_lap + 1,
+	    memory_order_release);
+	if (++ch->tail_slot == ch->cap) {
+		ch->tail_slot = 0;
+		ch->tail_lap++;
+	}
+}
+
+/* Empties the receivers' next slot into elem (NULL: discards). */
+static inline void
+take_one(chan_t *ch, void *elem)
+{
+	copy_elem(ch, elem, slot(ch, ch->head_slot));
+	atomic_store_explicit(seq_of(ch, ch->head_slot), 2 * ch->head_lap + 2,
+	    memory_order_release);
+	if (++ch->head_slot == ch->cap) {
+		ch->head_slot = 0;
+		ch->head_lap++;
+	}
 }
 
 /* Appends k elements; the caller checked there is room for them. */
@@ -254,18 +297,11 @@ static void
 ring_put(chan_t *ch, const void *elems, size_t k)
 {
 	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-	size_t first = ch->cap - ch->tail_slot;
+	const unsigned char *p = elems;
+	size_t i;
 
-	if (ch->elem_size != 0) {
-		if (first > k)
-			first = k;
-		memcpy(slot(ch, ch->tail_slot), elems, first * ch->elem_size);
-		memcpy(ch->ring, (const unsigned char *)elems +
-		    first * ch->elem_size, (k - first) * ch->elem_size);
-	}
-	ch->tail_slot += k;
-	if (ch->tail_slot >= ch->cap)	/* k <= cap: wraps at most once */
-		ch->tail_slot -= ch->cap;
+	for (i = 0; i < k; i++, p += ch->elem_size)
+		put_one(ch, p);
 	atomic_store_explicit(&ch->tail, t + k, memory_order_release);
 }
 
@@ -274,18 +310,14 @@ static void
 ring_take(chan_t *ch, void *elems, size_t k)
 {
 	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
-	size_t first = ch->cap - ch->head_slot;
+	unsigned char *p = elems;
+	size_t i;
 
-	if (elems != NULL && ch->elem_size != 0) {
-		if (first > k)
-			first = k;
-		memcpy(elems, slot(ch, ch->head_slot), first * ch->elem_size);
-		memcpy((unsigned char *)elems + first * ch->elem_size, ch->ring,
-		    (k - first) * ch->elem_size);
+	for (i = 0; i < k; i++) {
+		take_one(ch, p);
+		if (p != NULL)
+			p += ch->elem_size;
 	}
-	ch->head_slot += k;
-	if (ch->head_slot >= ch->cap)
-		ch->head_slot -= ch->cap;
 	atomic_store_explicit(&ch->head, h + k, memory_order_release);
 }
 
@@ -318,7 +350,7 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
     bool have_recv)
 {
 	const unsigned char *p = elems;
-	size_t room, i;
+	size_t room, i, t, h;
 
 	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
 		return EPIPE;
@@ -336,13 +368,14 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 	}
 	if (!has_room(ch))
 		return EAGAIN;
-	room = ch->cap - (atomic_load_explicit(&ch->tail, memory_order_relaxed) -
-	    ch->head_cache);
+	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	room = ch->cap - (t - ch->head_cache);
 	if (room < n && n > 1) {
-		ch->head_cache = atomic_load_explicit(&ch->head,
-		    memory_order_acquire);
-		room = ch->cap - (atomic_load_explicit(&ch->tail,
-		    memory_order_relaxed) - ch->head_cache);
+		h = atomic_load_explicit(&ch->head, memory_order_acquire);
+		if ((ptrdiff_t)(h - ch->head_cache) > 0) {  /* head may lag */
+			ch->head_cache = h;
+			room = ch->cap - (t - h);
+		}
 	}
 	*sent = n < room ? n : room;
 	ring_put(ch, elems, *sent);
@@ -358,19 +391,20 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 static int
 buf_recv_locked(chan_t *ch, void *elems, size_t n, size_t *got)
 {
-	size_t avail;
+	size_t avail, h, t;
 
 	if (!has_elem(ch)) {
 		return atomic_load_explicit(&ch->closed, memory_order_relaxed) ?
 		    EPIPE : EAGAIN;
 	}
-	avail = ch->tail_cache - atomic_load_explicit(&ch->head,
-	    memory_order_relaxed);
+	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	avail = ch->tail_cache - h;
 	if (avail < n && n > 1) {
-		ch->tail_cache = atomic_load_explicit(&ch->tail,
-		    memory_order_acquire);
-		avail = ch->tail_cache - atomic_load_explicit(&ch->head,
-		    memory_order_relaxed);
+		t = atomic_load_explicit(&ch->tail, memory_order_acquire);
+		if ((ptrdiff_t)(t - ch->tail_cache) > 0) {  /* tail may lag */
+			ch->tail_cache = t;
+			avail = t - h;
+		}
 	}
 	*got = n < avail ? n : avail;
 	ring_take(ch, elems, *got);
@@ -565,8 +599,7 @@ consumed(chan_t *ch)
 /*
  * The common case on a buffered channel, one element and a ring with room
  * (or an element), in a straight line; false sends the caller down the
- * general path.  The slot and index arithmetic is ring_put's and
- * ring_take's for k = 1.
+ * general path: ring_put and ring_take for k = 1.
  */
 static inline bool
 fast_send(chan_t *ch, const void *elem)
@@ -579,9 +612,7 @@ fast_send(chan_t *ch, const void *elem)
 	ok = !atomic_load_explicit(&ch->closed, memory_order_relaxed) &&
 	    has_room(ch);
 	if (ok) {
-		copy_elem(ch, slot(ch, ch->tail_slot), elem);
-		if (++ch->tail_slot == ch->cap)
-			ch->tail_slot = 0;
+		put_one(ch, elem);
 		atomic_store_explicit(&ch->tail, t + 1, memory_order_release);
 	}
 	if (ok) {
@@ -602,9 +633,7 @@ fast_recv(chan_t *ch, void *elem)
 	chan__lock(&ch->recv_mu);
 	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
 	if ((ok = has_elem(ch))) {
-		copy_elem(ch, elem, slot(ch, ch->head_slot));
-		if (++ch->head_slot == ch->cap)
-			ch->head_slot = 0;
+		take_one(ch, elem);
 		atomic_store_explicit(&ch->head, h + 1, memory_order_release);
 	}
 	if (ok) {
@@ -687,7 +716,7 @@ op_cancelled(void *arg)
 bool
 chan__looks_ready(chan_t *ch, enum chan_op op)
 {
-	size_t h, t;
+	size_t i, want;
 
 	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
 		return true;
@@ -695,9 +724,20 @@ chan__looks_ready(chan_t *ch, enum chan_op op)
 		return atomic_load_explicit(op == CHAN_SEND ? &ch->nrecvw :
 		    &ch->nsendw, memory_order_relaxed) > 0;
 	}
-	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
-	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-	return op == CHAN_SEND ? t - h < ch->cap : t != h;
+	/*
+	 * The word of the slot this side would use next, not the other
+	 * side's index: a poller then reads the line the other side writes
+	 * anyway, instead of pulling that side's index away from it.
+	 */
+	if (op == CHAN_SEND) {
+		i = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+		want = 2 * (i / ch->cap);
+	} else {
+		i = atomic_load_explicit(&ch->head, memory_order_relaxed);
+		want = 2 * (i / ch->cap) + 1;
+	}
+	return atomic_load_explicit(seq_of(ch, i % ch->cap),
+	    memory_order_relaxed) == want;
 }
 
 struct poll_arg {
@@ -859,9 +899,10 @@ transfer(chan_t *ch, enum chan_op op, void *elems, size_t n, size_t *moved,
 chan_t *
 chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 {
+	const size_t word = sizeof(size_t), room = sizeof(chan_t) + CHAN__LINE;
 	chan_t *ch;
 	void *p;
-	size_t ring_bytes;
+	size_t stride;
 
 	if ((policy != CHAN_BLOCK && policy != CHAN_DROP &&
 	    policy != CHAN_SLIDE) || (policy != CHAN_BLOCK && capacity == 0) ||
@@ -869,17 +910,25 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 		errno = EINVAL;
 		return NULL;
 	}
-	ring_bytes = elem_size * capacity;
-	/* One allocation, the ring right behind the header, both aligned. */
-	if (ring_bytes > SIZE_MAX - sizeof(*ch) ||
-	    posix_memalign(&p, CHAN__LINE, sizeof(*ch) + ring_bytes) != 0) {
+	/* A slot: its sequence word, then the element, rounded up to words. */
+	stride = elem_size > SIZE_MAX - 2 * word ? SIZE_MAX :
+	    word + (elem_size + word - 1) / word * word;
+	/*
+	 * One allocation, the ring right behind the header, aligned by hand:
+	 * calloc, since a new ring must read all free (zero words), and for a
+	 * large one calloc's fresh pages are zero without being touched.
+	 */
+	if (capacity > (SIZE_MAX - room) / stride ||
+	    (p = calloc(1, room + stride * capacity)) == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	ch = p;
-	memset(ch, 0, sizeof(*ch));
+	ch = (chan_t *)(((uintptr_t)p + CHAN__LINE - 1) &
+	    ~(uintptr_t)(CHAN__LINE - 1));
+	ch->alloc = p;
 	ch->elem_size = elem_size;
 	ch->cap = capacity;
+	ch->stride = stride;
 	ch->policy = policy;
 	ch->ring = (unsigned char *)(ch + 1);
 	chan__mutex_init(&ch->send_mu);
@@ -894,7 +943,7 @@ chan_destroy(chan_t *ch)
 		return;
 	chan__mutex_destroy(&ch->send_mu);
 	chan__mutex_destroy(&ch->recv_mu);
-	free(ch);
+	free(ch->alloc);
 }
 
 /*
@@ -1060,7 +1109,10 @@ chan_len(chan_t *ch)
 		return 0;
 	h = atomic_load_explicit(&ch->head, memory_order_acquire);
 	t = atomic_load_explicit(&ch->tail, memory_order_acquire);
-	/* head read first: t - h >= 0, and over cap only if head moved on. */
+	/* head read first: over cap only if head moved on, under 0 only
+	 * while tail lags the slots behind it. */
+	if ((ptrdiff_t)(t - h) < 0)
+		return 0;
 	return t - h > ch->cap ? ch->cap : t - h;
 }
 

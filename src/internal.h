@@ -232,15 +232,26 @@ struct chan__queue {
  *
  * Buffered (cap > 0): the ring holds elements head, ..., tail - 1 (counters
  * that never wrap in practice: 2^64 elements), in slots head_slot, ... mod
- * cap.  send_mu protects tail, tail_slot, head_cache and sendq; recv_mu
- * protects head, head_slot, tail_cache and recvq.  tail is written only under
- * send_mu and read by receivers without it (acquire); head is written under
- * recv_mu and read by senders without it.  So head <= tail <= head + cap, as
- * the other side reads them, at every instant.  head_cache <= head and
- * tail_cache <= tail are each side's stale copy of the other's index, so a
- * side touches the other's line only when its copy says full or empty.
- * CHAN_SLIDE moves head from the send side, with both locks held; that can
- * leave tail_cache < head, so emptiness is a signed difference.
+ * cap.  send_mu protects tail, tail_slot, tail_lap, head_cache and sendq;
+ * recv_mu protects head, head_slot, head_lap, tail_cache and recvq.
+ *
+ * Each slot (stride bytes) starts with a sequence word saying whose turn it
+ * is: 2 * lap while it is free for the lap-th pass of the senders over the
+ * ring, 2 * lap + 1 once that pass's element is in it (zero: a new ring is
+ * all free).  A sender stores the word after the element, a receiver after
+ * taking it (release), and each then publishes its index, tail or head
+ * (release): so whoever reads an index (acquire) sees every slot behind it,
+ * and a side that finds its next slot's word already turned knows the
+ * other side got there, without reading the other side's index.  The
+ * indexes may lag their slots, never lead them: a receiver may take the
+ * element at tail before tail says so, so head - tail is a signed
+ * difference and may be briefly -1 as the other side sees it.
+ *
+ * head_cache and tail_cache are each side's lower bound of the other's
+ * progress; a side touches the other's lines only when its copy says full
+ * or empty, and then reads the word of the slot it wants, which is on the
+ * line it is about to write or read anyway.  CHAN_SLIDE moves head from
+ * the send side, with both locks held.
  *
  * Unbuffered (cap == 0): there is no ring; send_mu protects both queues and
  * recv_mu is unused.
@@ -258,12 +269,15 @@ struct chan__queue {
 struct chan {
 	size_t			 elem_size;
 	size_t			 cap;
+	size_t			 stride;	/* bytes per slot */
 	enum chan_policy	 policy;
 	unsigned char		*ring;
+	void			*alloc;		/* what free() takes */
 	_Atomic bool		 closed;
 
 	_Alignas(CHAN__LINE) chan__mutex send_mu;
 	size_t			 tail_slot;
+	size_t			 tail_lap;
 	size_t			 head_cache;
 	_Alignas(CHAN__LINE) _Atomic size_t tail;
 	_Alignas(CHAN__LINE) struct chan__queue sendq;
@@ -272,6 +286,7 @@ struct chan {
 
 	_Alignas(CHAN__LINE) chan__mutex recv_mu;
 	size_t			 head_slot;
+	size_t			 head_lap;
 	size_t			 tail_cache;
 	_Alignas(CHAN__LINE) _Atomic size_t head;
 	_Alignas(CHAN__LINE) struct chan__queue recvq;
