@@ -231,9 +231,8 @@ chan__unlock_all(chan_t *ch)
 }
 
 /*
- * The ring.  Senders hold send_mu, receivers recv_mu.  A side's next slot
- * is free (full) when its word reads 2 * lap (2 * lap + 1), lap being that
- * side's pass over the ring.
+ * The ring.  Senders hold send_mu, receivers recv_mu.  The receivers' next
+ * slot holds an element when its word reads their lap + 1.
  */
 
 /* True if the ring has a free slot; refreshes the senders' copy of head. */
@@ -244,11 +243,8 @@ has_room(chan_t *ch)
 
 	if (t - ch->head_cache < ch->cap)
 		return true;
-	if (atomic_load_explicit(seq_of(ch, ch->tail_slot),
-	    memory_order_acquire) != 2 * ch->tail_lap)
-		return false;
-	ch->head_cache = t + 1 - ch->cap;	/* taken, if head lags */
-	return true;
+	ch->head_cache = atomic_load_explicit(&ch->head, memory_order_acquire);
+	return t - ch->head_cache < ch->cap;
 }
 
 /* True if the ring holds an element; refreshes the receivers' copy of tail. */
@@ -260,18 +256,18 @@ has_elem(chan_t *ch)
 	if ((ptrdiff_t)(ch->tail_cache - h) > 0)
 		return true;
 	if (atomic_load_explicit(seq_of(ch, ch->head_slot),
-	    memory_order_acquire) != 2 * ch->head_lap + 1)
+	    memory_order_acquire) != ch->head_lap + 1)
 		return false;
 	ch->tail_cache = h + 1;			/* there, if tail lags */
 	return true;
 }
 
-/* Fills the senders' next slot (its word said free); tail is the caller's. */
+/* Fills the senders' next slot; publishing tail is the caller's. */
 static inline void
 put_one(chan_t *ch, const void *elem)
 {
 	copy_elem(ch, slot(ch, ch->tail_slot), elem);
-	atomic_store_explicit(seq_of(ch, ch->tail_slot), 2 * ch->tail_lap + 1,
+	atomic_store_explicit(seq_of(ch, ch->tail_slot), ch->tail_lap + 1,
 	    memory_order_release);
 	if (++ch->tail_slot == ch->cap) {
 		ch->tail_slot = 0;
@@ -284,8 +280,6 @@ static inline void
 take_one(chan_t *ch, void *elem)
 {
 	copy_elem(ch, elem, slot(ch, ch->head_slot));
-	atomic_store_explicit(seq_of(ch, ch->head_slot), 2 * ch->head_lap + 2,
-	    memory_order_release);
 	if (++ch->head_slot == ch->cap) {
 		ch->head_slot = 0;
 		ch->head_lap++;
@@ -350,7 +344,7 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
     bool have_recv)
 {
 	const unsigned char *p = elems;
-	size_t room, i, t, h;
+	size_t room, i;
 
 	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
 		return EPIPE;
@@ -368,14 +362,13 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 	}
 	if (!has_room(ch))
 		return EAGAIN;
-	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-	room = ch->cap - (t - ch->head_cache);
+	room = ch->cap - (atomic_load_explicit(&ch->tail, memory_order_relaxed) -
+	    ch->head_cache);
 	if (room < n && n > 1) {
-		h = atomic_load_explicit(&ch->head, memory_order_acquire);
-		if ((ptrdiff_t)(h - ch->head_cache) > 0) {  /* head may lag */
-			ch->head_cache = h;
-			room = ch->cap - (t - h);
-		}
+		ch->head_cache = atomic_load_explicit(&ch->head,
+		    memory_order_acquire);
+		room = ch->cap - (atomic_load_explicit(&ch->tail,
+		    memory_order_relaxed) - ch->head_cache);
 	}
 	*sent = n < room ? n : room;
 	ring_put(ch, elems, *sent);
@@ -391,21 +384,26 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 static int
 buf_recv_locked(chan_t *ch, void *elems, size_t n, size_t *got)
 {
-	size_t avail, h, t;
+	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	size_t avail, t;
 
-	if (!has_elem(ch)) {
+	if (n > 1 && (ptrdiff_t)(ch->tail_cache - h) < (ptrdiff_t)n) {
+		/*
+		 * A batch goes by tail, not by the next slot's word: a
+		 * sender's batch fills its slots one by one before it
+		 * publishes tail, and taking them one by one meanwhile
+		 * would fight the sender for their lines.
+		 */
+		t = atomic_load_explicit(&ch->tail, memory_order_acquire);
+		if ((ptrdiff_t)(t - ch->tail_cache) > 0)  /* tail may lag */
+			ch->tail_cache = t;
+	}
+	if ((n > 1 && (ptrdiff_t)(ch->tail_cache - h) <= 0) ||
+	    (n == 1 && !has_elem(ch))) {
 		return atomic_load_explicit(&ch->closed, memory_order_relaxed) ?
 		    EPIPE : EAGAIN;
 	}
-	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
 	avail = ch->tail_cache - h;
-	if (avail < n && n > 1) {
-		t = atomic_load_explicit(&ch->tail, memory_order_acquire);
-		if ((ptrdiff_t)(t - ch->tail_cache) > 0) {  /* tail may lag */
-			ch->tail_cache = t;
-			avail = t - h;
-		}
-	}
 	*got = n < avail ? n : avail;
 	ring_take(ch, elems, *got);
 	return 0;
@@ -716,7 +714,7 @@ op_cancelled(void *arg)
 bool
 chan__looks_ready(chan_t *ch, enum chan_op op)
 {
-	size_t i, want;
+	size_t h, t;
 
 	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
 		return true;
@@ -724,33 +722,40 @@ chan__looks_ready(chan_t *ch, enum chan_op op)
 		return atomic_load_explicit(op == CHAN_SEND ? &ch->nrecvw :
 		    &ch->nsendw, memory_order_relaxed) > 0;
 	}
-	/*
-	 * The word of the slot this side would use next, not the other
-	 * side's index: a poller then reads the line the other side writes
-	 * anyway, instead of pulling that side's index away from it.
-	 */
+	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
 	if (op == CHAN_SEND) {
-		i = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-		want = 2 * (i / ch->cap);
-	} else {
-		i = atomic_load_explicit(&ch->head, memory_order_relaxed);
-		want = 2 * (i / ch->cap) + 1;
+		t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+		return (ptrdiff_t)(t - h) < (ptrdiff_t)ch->cap;
 	}
-	return atomic_load_explicit(seq_of(ch, i % ch->cap),
-	    memory_order_relaxed) == want;
+	/*
+	 * A receiver polls the word of its next slot, not tail: it then
+	 * reads the line the sender writes anyway, instead of pulling tail
+	 * away from the sender on every send.
+	 */
+	return atomic_load_explicit(seq_of(ch, h % ch->cap),
+	    memory_order_relaxed) == h / ch->cap + 1;
 }
 
 struct poll_arg {
 	chan_t		*ch;
 	enum chan_op	 op;
+	bool		 batch;
 };
 
 static bool
 poll_ready(void *arg)
 {
 	struct poll_arg *a = arg;
+	chan_t *ch = a->ch;
 
-	return chan__looks_ready(a->ch, a->op);
+	if (a->op == CHAN_RECV && a->batch &&
+	    !atomic_load_explicit(&ch->closed, memory_order_relaxed)) {
+		/* A batch goes by tail (see buf_recv_locked). */
+		return (ptrdiff_t)(atomic_load_explicit(&ch->tail,
+		    memory_order_relaxed) - atomic_load_explicit(&ch->head,
+		    memory_order_relaxed)) > 0;
+	}
+	return chan__looks_ready(ch, a->op);
 }
 
 /*
@@ -790,7 +795,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		}
 		if (ch->cap > 0 && !polled) {
 			/* Once, with our lock dropped for the others. */
-			struct poll_arg pa = { ch, op };
+			struct poll_arg pa = { ch, op, n > 1 };
 
 			chan__unlock(mu);
 			chan__blocked(1);
@@ -915,8 +920,8 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 	    word + (elem_size + word - 1) / word * word;
 	/*
 	 * One allocation, the ring right behind the header, aligned by hand:
-	 * calloc, since a new ring must read all free (zero words), and for a
-	 * large one calloc's fresh pages are zero without being touched.
+	 * calloc, since a new ring's words must read zero (never filled),
+	 * and a large ring's fresh pages are zero without being touched.
 	 */
 	if (capacity > (SIZE_MAX - room) / stride ||
 	    (p = calloc(1, room + stride * capacity)) == NULL) {

@@ -232,26 +232,25 @@ struct chan__queue {
  *
  * Buffered (cap > 0): the ring holds elements head, ..., tail - 1 (counters
  * that never wrap in practice: 2^64 elements), in slots head_slot, ... mod
- * cap.  send_mu protects tail, tail_slot, tail_lap, head_cache and sendq;
- * recv_mu protects head, head_slot, head_lap, tail_cache and recvq.
+ * cap, lap the number of times each side wrapped.  send_mu protects tail,
+ * tail_slot, tail_lap, head_cache and sendq; recv_mu protects head,
+ * head_slot, head_lap, tail_cache and recvq.
  *
- * Each slot (stride bytes) starts with a sequence word saying whose turn it
- * is: 2 * lap while it is free for the lap-th pass of the senders over the
- * ring, 2 * lap + 1 once that pass's element is in it (zero: a new ring is
- * all free).  A sender stores the word after the element, a receiver after
- * taking it (release), and each then publishes its index, tail or head
- * (release): so whoever reads an index (acquire) sees every slot behind it,
- * and a side that finds its next slot's word already turned knows the
- * other side got there, without reading the other side's index.  The
- * indexes may lag their slots, never lead them: a receiver may take the
- * element at tail before tail says so, so head - tail is a signed
- * difference and may be briefly -1 as the other side sees it.
+ * Each slot (stride bytes) starts with a sequence word: lap + 1 once the
+ * element of the senders' lap-th pass over the ring is in it (zero: never
+ * filled).  A sender stores it after the element (release), then, after
+ * the whole send, tail (release); so a receiver finds its next element by
+ * reading the word of its next slot, on the line it is about to read
+ * anyway, instead of tail, which the sender rewrites on every send.
+ * tail may therefore lag the slots: a receiver may take the element at
+ * tail before tail says so, so tail - head is a signed difference and
+ * may be briefly -1 as the receivers see it.  head is exact: receivers
+ * write nothing into slots, and a sender learns of room from head.
  *
- * head_cache and tail_cache are each side's lower bound of the other's
- * progress; a side touches the other's lines only when its copy says full
- * or empty, and then reads the word of the slot it wants, which is on the
- * line it is about to write or read anyway.  CHAN_SLIDE moves head from
- * the send side, with both locks held.
+ * head_cache <= head and tail_cache are each side's copy of the other's
+ * progress, so a side reads the other's lines only when its copy says full
+ * or empty.  CHAN_SLIDE moves head from the send side, with both locks
+ * held.
  *
  * Unbuffered (cap == 0): there is no ring; send_mu protects both queues and
  * recv_mu is unused.
