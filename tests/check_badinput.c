@@ -408,6 +408,8 @@ noop_destroys(void)
 	X(ENOMEM, create_err(1, SIZE_MAX - 8, CHAN_BLOCK))		\
 	X(ENOMEM, create_err(SIZE_MAX / 4, 2, CHAN_SLIDE))		\
 	X(ENOMEM, create_err(SIZE_MAX, 1, CHAN_DROP))			\
+	/* A signal channel's slot still holds its sequence word. */	\
+	X(ENOMEM, create_err(0, SIZE_MAX, CHAN_BLOCK))			\
 	/* chan_close, chan_destroy, chan_len, chan_cap. */		\
 	X(EINVAL, chan_close(NULL))					\
 	X(EPIPE, chan_close(F.closed))					\
