@@ -386,20 +386,25 @@ buf_recv_locked(chan_t *ch, void *elems, size_t n, size_t *got)
 {
 	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
 	size_t avail, t;
+	bool ready;
 
-	if (n > 1 && (ptrdiff_t)(ch->tail_cache - h) < (ptrdiff_t)n) {
+	if (n == 1) {
+		ready = has_elem(ch);
+	} else {
 		/*
 		 * A batch goes by tail, not by the next slot's word: a
 		 * sender's batch fills its slots one by one before it
 		 * publishes tail, and taking them one by one meanwhile
 		 * would fight the sender for their lines.
 		 */
-		t = atomic_load_explicit(&ch->tail, memory_order_acquire);
-		if ((ptrdiff_t)(t - ch->tail_cache) > 0)  /* tail may lag */
-			ch->tail_cache = t;
+		if ((ptrdiff_t)(ch->tail_cache - h) < (ptrdiff_t)n) {
+			t = atomic_load_explicit(&ch->tail, memory_order_acquire);
+			if ((ptrdiff_t)(t - ch->tail_cache) > 0) /* may lag */
+				ch->tail_cache = t;
+		}
+		ready = (ptrdiff_t)(ch->tail_cache - h) > 0;
 	}
-	if ((n > 1 && (ptrdiff_t)(ch->tail_cache - h) <= 0) ||
-	    (n == 1 && !has_elem(ch))) {
+	if (!ready) {
 		return atomic_load_explicit(&ch->closed, memory_order_relaxed) ?
 		    EPIPE : EAGAIN;
 	}
@@ -1114,8 +1119,10 @@ chan_len(chan_t *ch)
 		return 0;
 	h = atomic_load_explicit(&ch->head, memory_order_acquire);
 	t = atomic_load_explicit(&ch->tail, memory_order_acquire);
-	/* head read first: over cap only if head moved on, under 0 only
-	 * while tail lags the slots behind it. */
+	/*
+	 * head read first: over cap only if head moved on, under 0 only
+	 * while tail lags the slots behind it.
+	 */
 	if ((ptrdiff_t)(t - h) < 0)
 		return 0;
 	return t - h > ch->cap ? ch->cap : t - h;

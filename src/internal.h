@@ -178,11 +178,11 @@ struct chan__waiter;
  * receive queues the one in its thread's waiter, a select one per enabled
  * case, in the owner's stack or scratch.  next/prev and linked are
  * protected by the lock of the queue the entry is on (chan__queue_lock());
- * the owner may read linked
- * without that lock, and while it reads true the entry is still queued and
- * must be unlinked under the lock.  A completer claims the waiter while the
- * entry is still linked (so the owner cannot have returned), and touches the
- * entry after unlinking it only if its claim won.
+ * the owner may read linked without that lock, and while it reads true the
+ * entry is still queued and must be unlinked under the lock.  A completer
+ * claims the waiter while the entry is still linked (so the owner cannot
+ * have returned), and touches the entry after unlinking it only if its
+ * claim won.
  */
 struct chan__entry {
 	struct chan__entry	*next;

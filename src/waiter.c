@@ -278,8 +278,8 @@ spin(struct chan__waiter *w)
  * yielded, and a backoff keyed to slow yields also stopped the yields that
  * pay).  The yields come after the thread gave back its place among the
  * spinners: a thread holding that place while yielding kept others from
- * polling, and they slept.  Measured
- * with bench/ (five interleaved rounds, M messages/s, before -> after):
+ * polling, and they slept.  Measured with bench/ (five interleaved
+ * rounds, M messages/s, before -> after):
  * mpmc 4->4 at capacity 1 0.09 -> 0.98, mpmc 2->2 at capacity 1 0.22 ->
  * 1.13, select_rx at capacity 1 0.42 -> 1.38; at capacity 1024 the same
  * within the noise.  A select does not yield: a consumer selecting over
