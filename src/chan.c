@@ -600,52 +600,56 @@ consumed(chan_t *ch)
 }
 
 /*
- * The common case on a buffered channel, one element and a ring with room
- * (or an element), in a straight line; false sends the caller down the
- * general path: ring_put and ring_take for k = 1.
+ * The common case on a buffered channel, one element, in a straight line:
+ * ring_put and ring_take for k = 1.  The answer is exact (0, EPIPE, or
+ * EAGAIN for a full or empty ring), since closed cannot change while
+ * either lock is held, except for a send that finds the ring full under a
+ * policy that discards instead: that returns CHAN__RETRY, for the general
+ * path.  A select's first pass tries each case this way, so a case that is
+ * not ready costs one lock and unlock, not two.
  */
-static inline bool
+static inline int
 fast_send(chan_t *ch, const void *elem)
 {
 	size_t t;
-	bool ok;
+	int r = 0;
 
 	chan__lock(&ch->send_mu);
 	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-	ok = !atomic_load_explicit(&ch->closed, memory_order_relaxed) &&
-	    has_room(ch);
-	if (ok) {
+	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
+		r = EPIPE;
+	else if (!has_room(ch))
+		r = ch->policy == CHAN_BLOCK ? EAGAIN : CHAN__RETRY;
+	if (r == 0) {
 		put_one(ch, elem);
 		atomic_store_explicit(&ch->tail, t + 1, memory_order_release);
-	}
-	if (ok) {
 		chan__unlock_fence(&ch->send_mu);
 		published(ch);
 	} else {
 		chan__unlock(&ch->send_mu);
 	}
-	return ok;
+	return r;
 }
 
-static inline bool
+static inline int
 fast_recv(chan_t *ch, void *elem)
 {
 	size_t h;
-	bool ok;
+	int r;
 
 	chan__lock(&ch->recv_mu);
 	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
-	if ((ok = has_elem(ch))) {
-		take_one(ch, elem);
-		atomic_store_explicit(&ch->head, h + 1, memory_order_release);
-	}
-	if (ok) {
-		chan__unlock_fence(&ch->recv_mu);
-		consumed(ch);
-	} else {
+	if (!has_elem(ch)) {
+		r = atomic_load_explicit(&ch->closed, memory_order_relaxed) ?
+		    EPIPE : EAGAIN;
 		chan__unlock(&ch->recv_mu);
+		return r;
 	}
-	return ok;
+	take_one(ch, elem);
+	atomic_store_explicit(&ch->head, h + 1, memory_order_release);
+	chan__unlock_fence(&ch->recv_mu);
+	consumed(ch);
+	return 0;
 }
 
 int
@@ -655,8 +659,8 @@ chan__trysend(chan_t *ch, const void *elem)
 	size_t sent;
 	int r;
 
-	if (ch->cap > 0 && fast_send(ch, elem))
-		return 0;
+	if (ch->cap > 0 && (r = fast_send(ch, elem)) != CHAN__RETRY)
+		return r;
 	chan__lock(&ch->send_mu);
 	if (ch->cap > 0) {
 		r = buf_send_locked(ch, elem, 1, &sent, false);
@@ -675,19 +679,10 @@ int
 chan__tryrecv(chan_t *ch, void *elem)
 {
 	struct chan__entry *wake = NULL;
-	size_t got;
 	int r;
 
-	if (ch->cap > 0) {
-		if (fast_recv(ch, elem))
-			return 0;
-		chan__lock(&ch->recv_mu);
-		r = buf_recv_locked(ch, elem, 1, &got);
-		chan__unlock_fence(&ch->recv_mu);
-		if (r == 0)
-			consumed(ch);
-		return r;
-	}
+	if (ch->cap > 0)
+		return fast_recv(ch, elem);
 	chan__lock(&ch->send_mu);
 	r = unbuf_recv_locked(ch, elem, &wake);
 	chan__unlock(&ch->send_mu);
@@ -999,11 +994,12 @@ int
 chan_send(chan_t *ch, const void *elem)
 {
 	size_t k;
+	int r;
 
 	if (check_send(ch, elem, NULL) != 0)
 		return EINVAL;
-	if (ch->cap > 0 && fast_send(ch, elem))
-		return 0;
+	if (ch->cap > 0 && ((r = fast_send(ch, elem)) == 0 || r == EPIPE))
+		return r;
 	return transfer(ch, CHAN_SEND, (void *)(uintptr_t)elem, 1, &k, NULL,
 	    false);
 }
@@ -1028,11 +1024,12 @@ int
 chan_recv(chan_t *ch, void *elem)
 {
 	size_t k;
+	int r;
 
 	if (ch == NULL)
 		return EINVAL;
-	if (ch->cap > 0 && fast_recv(ch, elem))
-		return 0;
+	if (ch->cap > 0 && (r = fast_recv(ch, elem)) != EAGAIN)
+		return r;
 	return transfer(ch, CHAN_RECV, elem, 1, &k, NULL, false);
 }
 
