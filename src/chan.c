@@ -697,8 +697,7 @@ op_cancelled(void *arg)
 	struct chan__entry *e = arg;
 
 	chan__unlink_all(e, 1);
-	if (e->ch->cap > 0)
-		chan__blocked(-1);	/* it polled before it queued */
+	chan__uncount();
 	if (atomic_load_explicit(&e->w->state, memory_order_acquire) ==
 	    CHAN__DONE && e->w->result == CHAN__RETRY) {
 		chan__retried(e->ch, e->op);
@@ -798,7 +797,6 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 			struct poll_arg pa = { ch, op, n > 1 };
 
 			chan__unlock(mu);
-			chan__blocked(1);
 			chan__poll(poll_ready, &pa, true);
 			polled = true;
 			continue;
@@ -844,8 +842,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 			if (r == 0 && in_w && op == CHAN_RECV)
 				memcpy(elems, w->buf, ch->elem_size);
 			*moved = 1;
-			if (polled)
-				chan__blocked(-1);
+			chan__uncount();
 			if (woken)
 				chan__serve(ch);
 			return r;
@@ -854,8 +851,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		woken = true;
 	}
 	chan__unlock_fence(mu);		/* for published() and consumed() */
-	if (polled)
-		chan__blocked(-1);
+	chan__uncount();
 	chan__wake(wake);
 	if (ch->cap > 0) {
 		if (woken)

@@ -216,6 +216,7 @@ struct chan__waiter {
 	bool			 ready;		/* mu and cond initialised */
 	unsigned		 spin_misses;	/* recent spins that ended asleep */
 	bool			 woke_sleeper;	/* since this thread last spun */
+	bool			 counted;	/* among the blocked (chan__poll) */
 	uint64_t		 rng;
 	void			*ents;		/* select scratch, grown rarely */
 	size_t			 nents;		/* its size in bytes */
@@ -301,7 +302,8 @@ int			 chan__wait(struct chan__waiter *, const struct timespec *,
 			    void (*)(void *), void *);
 uint32_t		 chan__random(struct chan__waiter *, uint32_t);
 void			 chan__poll(bool (*)(void *), void *, bool);
-void			 chan__blocked(int);
+void			 chan__uncount(void);
+int			 chan__nblocked(void);
 bool			 chan__timespec_valid(const struct timespec *);
 bool			 chan__deadline_passed(const struct timespec *);
 void			*chan__scratch(struct chan__waiter *, size_t);
