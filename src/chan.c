@@ -761,20 +761,27 @@ poll_ready(void *arg)
  * One send or receive (op) of up to n elements, the plain, try and timed
  * forms in one: try never waits, abstime (NULL: none) bounds the wait.  It
  * moves as many elements as the ring allows at once; when it must wait, it
- * waits for one element.  *moved gets the count.
+ * waits for one element.  *moved gets the count.  poll_first says the
+ * caller's fast path has just found the ring full or empty under the lock:
+ * the first look is then the poll, not a second lock.
  */
 static int
 transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
-    size_t *moved, const struct timespec *abstime, bool try)
+    size_t *moved, const struct timespec *abstime, bool try, bool poll_first)
 {
 	chan__mutex *mu = chan__queue_lock(ch, op);
 	struct chan__entry *wake = NULL;
 	struct chan__waiter *w;
 	struct chan__entry *e;
+	struct poll_arg pa = { ch, op, n > 1 };
 	bool woken = false, polled = false, in_w = false;
 	int r;
 
 	*moved = 1;
+	if (poll_first) {
+		chan__poll(poll_ready, &pa, true);
+		polled = true;
+	}
 	for (;;) {
 		chan__lock(mu);
 		if (ch->cap == 0) {
@@ -794,8 +801,6 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		}
 		if (ch->cap > 0 && !polled) {
 			/* Once, with our lock dropped for the others. */
-			struct poll_arg pa = { ch, op, n > 1 };
-
 			chan__unlock(mu);
 			chan__poll(poll_ready, &pa, true);
 			polled = true;
@@ -885,11 +890,11 @@ transfer(chan_t *ch, enum chan_op op, void *elems, size_t n, size_t *moved,
 	*moved = 0;
 	if (n == 0)
 		return 0;
-	if ((r = transfer_once(ch, op, elems, n, &k, abstime, try)) != 0)
+	if ((r = transfer_once(ch, op, elems, n, &k, abstime, try, false)) != 0)
 		return r;
 	while (k < n && (k == 1 || ch->cap == 0) &&
 	    transfer_once(ch, op, offset(ch, elems, k), n - k, &more, NULL,
-	    true) == 0)
+	    true, false) == 0)
 		k += more;
 	*moved = k;
 	return 0;
@@ -994,10 +999,13 @@ chan_send(chan_t *ch, const void *elem)
 
 	if (check_send(ch, elem, NULL) != 0)
 		return EINVAL;
-	if (ch->cap > 0 && ((r = fast_send(ch, elem)) == 0 || r == EPIPE))
+	if (ch->cap == 0)
+		return transfer(ch, CHAN_SEND, (void *)(uintptr_t)elem, 1, &k,
+		    NULL, false);
+	if ((r = fast_send(ch, elem)) == 0 || r == EPIPE)
 		return r;
-	return transfer(ch, CHAN_SEND, (void *)(uintptr_t)elem, 1, &k, NULL,
-	    false);
+	return transfer_once(ch, CHAN_SEND, (void *)(uintptr_t)elem, 1, &k,
+	    NULL, false, r == EAGAIN);
 }
 
 int
@@ -1024,9 +1032,11 @@ chan_recv(chan_t *ch, void *elem)
 
 	if (ch == NULL)
 		return EINVAL;
-	if (ch->cap > 0 && (r = fast_recv(ch, elem)) != EAGAIN)
+	if (ch->cap == 0)
+		return transfer(ch, CHAN_RECV, elem, 1, &k, NULL, false);
+	if ((r = fast_recv(ch, elem)) != EAGAIN)
 		return r;
-	return transfer(ch, CHAN_RECV, elem, 1, &k, NULL, false);
+	return transfer_once(ch, CHAN_RECV, elem, 1, &k, NULL, false, true);
 }
 
 int
