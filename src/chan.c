@@ -37,6 +37,9 @@
 
 #include "internal.h"
 
+/* The most receives between two refreshes of head_hint: 1 << this. */
+#define HINT_SHIFT_MAX	4
+
 /* Slot i's sequence word and element (see struct chan). */
 static inline _Atomic size_t *
 seq_of(const chan_t *ch, size_t i)
@@ -286,6 +289,19 @@ take_one(chan_t *ch, void *elem)
 	}
 }
 
+/*
+ * Receivers moved head from h to h + k: refreshes head_hint if that
+ * crossed a multiple of 2^hint_shift.
+ */
+static inline void
+hint_head(chan_t *ch, size_t h, size_t k)
+{
+	if (ch->hint_shift > 0 &&
+	    (h >> ch->hint_shift) != ((h + k) >> ch->hint_shift))
+		atomic_store_explicit(&ch->head_hint, h + k,
+		    memory_order_relaxed);
+}
+
 /* Appends k elements; the caller checked there is room for them. */
 static void
 ring_put(chan_t *ch, const void *elems, size_t k)
@@ -313,6 +329,7 @@ ring_take(chan_t *ch, void *elems, size_t k)
 			p += ch->elem_size;
 	}
 	atomic_store_explicit(&ch->head, h + k, memory_order_release);
+	hint_head(ch, h, k);
 }
 
 /*
@@ -647,6 +664,7 @@ fast_recv(chan_t *ch, void *elem)
 	}
 	take_one(ch, elem);
 	atomic_store_explicit(&ch->head, h + 1, memory_order_release);
+	hint_head(ch, h, 1);
 	chan__unlock_fence(&ch->recv_mu);
 	consumed(ch);
 	return 0;
@@ -721,11 +739,14 @@ chan__looks_ready(chan_t *ch, enum chan_op op)
 		return atomic_load_explicit(op == CHAN_SEND ? &ch->nrecvw :
 		    &ch->nsendw, memory_order_relaxed) > 0;
 	}
-	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
 	if (op == CHAN_SEND) {
+		/* head_hint <= head: it may miss room, never invent it. */
+		h = atomic_load_explicit(ch->hint_shift > 0 ? &ch->head_hint :
+		    &ch->head, memory_order_relaxed);
 		t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
 		return (ptrdiff_t)(t - h) < (ptrdiff_t)ch->cap;
 	}
+	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
 	/*
 	 * A receiver polls the word of its next slot, not tail: it then
 	 * reads the line the sender writes anyway, instead of pulling tail
@@ -935,6 +956,10 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 	ch->elem_size = elem_size;
 	ch->cap = capacity;
 	ch->stride = stride;
+	/* A hint every cap / 8 receives, at most every 16; none below 16. */
+	while (ch->hint_shift < HINT_SHIFT_MAX &&
+	    capacity >> (ch->hint_shift + 4) != 0)
+		ch->hint_shift++;
 	ch->policy = policy;
 	ch->ring = (unsigned char *)(ch + 1);
 	chan__mutex_init(&ch->send_mu);

@@ -253,6 +253,14 @@ struct chan__queue {
  * or empty.  CHAN_SLIDE moves head from the send side, with both locks
  * held.
  *
+ * head_hint is head as of the last time it crossed a multiple of
+ * 2^hint_shift (hint_shift 0: no hint), stored by receivers under recv_mu,
+ * on a line of its own.  A sender polling for room reads it instead of
+ * head (chan__looks_ready): pollers reading head pulled its line away from
+ * the receiver on every receive of a full ring, and now they look again
+ * only once every few receives and then send a burst.  Only polls read it;
+ * every decision under a lock reads head.
+ *
  * Unbuffered (cap == 0): there is no ring; send_mu protects both queues and
  * recv_mu is unused.
  *
@@ -270,6 +278,7 @@ struct chan {
 	size_t			 elem_size;
 	size_t			 cap;
 	size_t			 stride;	/* bytes per slot */
+	unsigned		 hint_shift;	/* see head_hint */
 	enum chan_policy	 policy;
 	unsigned char		*ring;
 	void			*alloc;		/* what free() takes */
@@ -289,6 +298,7 @@ struct chan {
 	size_t			 head_lap;
 	size_t			 tail_cache;
 	_Alignas(CHAN__LINE) _Atomic size_t head;
+	_Alignas(CHAN__LINE) _Atomic size_t head_hint;
 	_Alignas(CHAN__LINE) struct chan__queue recvq;
 	_Atomic size_t		 nrecvw;
 	_Atomic bool		 recv_retry;

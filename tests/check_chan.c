@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "testutil.h"
+#include "internal.h"	/* chan__looks_ready, for the hint tests */
 
 /* Under a sanitizer, a huge allocation must fail with NULL, as libc does. */
 const char *__asan_default_options(void);
@@ -1855,6 +1856,57 @@ END_TEST
 
 /* ------------------------------------------------------------------- main */
 
+/* ----------------------------------------------------------------- hints */
+
+/*
+ * Receives between two refreshes of what a sender polling for room reads
+ * (head_hint, see struct chan): cap / 8, between 1 and 16.
+ */
+static size_t
+hint_every(size_t cap)
+{
+	size_t k = cap / 8;
+
+	return k < 1 ? 1 : k > 16 ? 16 : k;
+}
+
+/*
+ * The hint a polling sender reads never shows room in a full ring, and
+ * shows it once hint_every(cap) elements have been received since the
+ * ring was last full, one by one or in a batch, at any point of the ring.
+ */
+START_TEST(polling_sender_sees_room_within_a_few_receives)
+{
+	static const size_t caps[] = { 1, 7, 16, 40, 64, 1024, 3000 };
+	size_t cap = caps[_i], k = hint_every(cap), got, i, round;
+	uint64_t buf[16], v = 0;
+	chan_t *ch = new_chan(sizeof(uint64_t), cap, CHAN_BLOCK);
+
+	for (round = 0; round < 5; round++) {
+		while (chan_trysend(ch, &v) == 0)
+			v++;
+		ck_assert_uint_eq(chan_len(ch), cap);
+		ck_assert(!chan__looks_ready(ch, CHAN_SEND));
+		if (round % 2 == 0) {
+			for (i = 1; i <= k; i++) {
+				ck_assert_int_eq(chan_recv(ch, buf), 0);
+				if (i == k)
+					ck_assert(chan__looks_ready(ch,
+					    CHAN_SEND));
+			}
+		} else {
+			ck_assert_int_eq(chan_recvn(ch, buf, k, &got), 0);
+			ck_assert_uint_eq(got, k);
+			ck_assert(chan__looks_ready(ch, CHAN_SEND));
+		}
+		/* Shift where the ring is full by a few slots next round. */
+		for (i = 0; i < round + 1 && chan_len(ch) > 0; i++)
+			ck_assert_int_eq(chan_recv(ch, buf), 0);
+	}
+	chan_destroy(ch);
+}
+END_TEST
+
 static Suite *
 chan_suite(void)
 {
@@ -1886,6 +1938,11 @@ chan_suite(void)
 	tcase_add_test(tc, timed_calls_with_negative_nsec_fail_einval);
 	tcase_add_test(tc, timed_calls_with_nsec_too_large_fail_einval);
 	tcase_add_test(tc, channel_calls_leave_errno_alone);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hints");
+	tcase_add_loop_test(tc, polling_sender_sees_room_within_a_few_receives,
+	    0, 7);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sendrecv");
