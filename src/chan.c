@@ -303,7 +303,7 @@ hint_head(chan_t *ch, size_t h, size_t k)
 }
 
 /* Appends k elements; the caller checked there is room for them. */
-static void
+static inline void
 ring_put(chan_t *ch, const void *elems, size_t k)
 {
 	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
@@ -316,7 +316,7 @@ ring_put(chan_t *ch, const void *elems, size_t k)
 }
 
 /* Removes the k oldest elements into elems (NULL: discards them). */
-static void
+static inline void
 ring_take(chan_t *ch, void *elems, size_t k)
 {
 	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
@@ -617,8 +617,8 @@ consumed(chan_t *ch)
 }
 
 /*
- * The common case on a buffered channel, one element, in a straight line:
- * ring_put and ring_take for k = 1.  The answer is exact (0, EPIPE, or
+ * The common case on a buffered channel, one element, in a straight line
+ * (ring_put and ring_take inline for k = 1).  The answer is exact (0, EPIPE, or
  * EAGAIN for a full or empty ring), since closed cannot change while
  * either lock is held, except for a send that finds the ring full under a
  * policy that discards instead: that returns CHAN__RETRY, for the general
@@ -628,18 +628,15 @@ consumed(chan_t *ch)
 static inline int
 fast_send(chan_t *ch, const void *elem)
 {
-	size_t t;
 	int r = 0;
 
 	chan__lock(&ch->send_mu);
-	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
 	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
 		r = EPIPE;
 	else if (!has_room(ch))
 		r = ch->policy == CHAN_BLOCK ? EAGAIN : CHAN__RETRY;
 	if (r == 0) {
-		put_one(ch, elem);
-		atomic_store_explicit(&ch->tail, t + 1, memory_order_release);
+		ring_put(ch, elem, 1);
 		chan__unlock_fence(&ch->send_mu);
 		published(ch);
 	} else {
@@ -651,20 +648,16 @@ fast_send(chan_t *ch, const void *elem)
 static inline int
 fast_recv(chan_t *ch, void *elem)
 {
-	size_t h;
 	int r;
 
 	chan__lock(&ch->recv_mu);
-	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
 	if (!has_elem(ch)) {
 		r = atomic_load_explicit(&ch->closed, memory_order_relaxed) ?
 		    EPIPE : EAGAIN;
 		chan__unlock(&ch->recv_mu);
 		return r;
 	}
-	take_one(ch, elem);
-	atomic_store_explicit(&ch->head, h + 1, memory_order_release);
-	hint_head(ch, h, 1);
+	ring_take(ch, elem, 1);
 	chan__unlock_fence(&ch->recv_mu);
 	consumed(ch);
 	return 0;
