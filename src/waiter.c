@@ -227,6 +227,44 @@ await_done(struct chan__waiter *w)
 }
 
 /*
+ * Pauses until done(arg) or n pause loops have passed.  From quick_iters
+ * on the thread counts itself among the spinners, and stops at once if as
+ * many threads spin already as there are CPUs (*refused).  True if
+ * done(arg).  The rule for both spin() and chan__poll().
+ */
+static bool
+pause_until(bool (*done)(void *), void *arg, unsigned long n, bool *refused)
+{
+	unsigned long i;
+	bool counted = false, ok = false;
+
+	*refused = false;
+	for (i = 0; i < n; i++) {
+		if (i == quick_iters) {
+			counted = true;
+			if ((*refused = atomic_fetch_add_explicit(&spinners, 1,
+			    memory_order_relaxed) >= ncpu))
+				break;
+		}
+		if ((ok = done(arg)))
+			break;
+		chan__cpu_relax();
+	}
+	if (counted)
+		atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+	return ok;
+}
+
+static bool
+claimed(void *arg)
+{
+	struct chan__waiter *w = arg;
+
+	return atomic_load_explicit(&w->state, memory_order_relaxed) >=
+	    CHAN__CLAIMED;
+}
+
+/*
  * Spins on w's state while that can pay: only with a CPU to spare for the
  * thread being waited for.  A thread that has just woken a sleeper spins
  * longer: its partner needs 25-60 us to run again, and if it gives up first
@@ -235,15 +273,14 @@ await_done(struct chan__waiter *w)
  * next one, down to a sixteenth; one that was answered restores the full
  * length.  (Stopping altogether after misses was a trap: a thread that no
  * longer spins makes its partner's spins miss too, and a ping-pong pair
- * settled into sleeping on every message, 15-30 us a round trip.)  It
- * counts itself among the spinners after QUICK_NS, as chan__poll does.
- * True if the waiter was completed during the spin.
+ * settled into sleeping on every message, 15-30 us a round trip.)  True if
+ * the waiter was completed during the spin.
  */
 static bool
 spin(struct chan__waiter *w)
 {
-	unsigned long i, n;
-	bool done = false, counted = false;
+	unsigned long n;
+	bool done, refused;
 
 	if (spin_iters == 0)
 		return false;
@@ -251,22 +288,7 @@ spin(struct chan__waiter *w)
 	if (w->woke_sleeper)
 		n = spin_iters * SPIN_WOKE_FACTOR;
 	w->woke_sleeper = false;
-	for (i = 0; i < n; i++) {
-		if (i == quick_iters) {
-			counted = true;
-			if (atomic_fetch_add_explicit(&spinners, 1,
-			    memory_order_relaxed) >= ncpu)
-				break;
-		}
-		if (atomic_load_explicit(&w->state, memory_order_relaxed) >=
-		    CHAN__CLAIMED) {
-			done = true;
-			break;
-		}
-		chan__cpu_relax();
-	}
-	if (counted)
-		atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
+	done = pause_until(claimed, w, n, &refused);
 	if (done)
 		w->spin_misses = 0;
 	else if (w->spin_misses < SPIN_MIN_SHIFT)
@@ -312,24 +334,12 @@ spin(struct chan__waiter *w)
 void
 chan__poll(bool (*ready)(void *), void *arg, bool may_yield)
 {
-	unsigned long i;
-	bool counted = false, refused = false, ok = false;
+	unsigned i;
+	bool refused;
 
 	pthread_once(&init_once, global_init);
-	for (i = 0; i < poll_iters; i++) {
-		if (i == quick_iters) {
-			counted = true;
-			if ((refused = atomic_fetch_add_explicit(&spinners, 1,
-			    memory_order_relaxed) >= ncpu))
-				break;
-		}
-		if ((ok = ready(arg)))
-			break;
-		chan__cpu_relax();
-	}
-	if (counted)
-		atomic_fetch_sub_explicit(&spinners, 1, memory_order_relaxed);
-	if (ok || !may_yield || poll_iters == 0)
+	if (pause_until(ready, arg, poll_iters, &refused) || !may_yield ||
+	    poll_iters == 0)
 		return;
 	self.counted = true;
 	atomic_fetch_add_explicit(&blocked, 1, memory_order_relaxed);
