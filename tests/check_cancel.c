@@ -16,7 +16,6 @@
 #include <check.h>
 
 #include "stresslib.h"
-#include "internal.h"	/* chan__nblocked */
 
 #define PREFILL		1000	/* values buffered before a sender blocks */
 #define LONG_WAIT	(30LL * 1000000000LL)	/* timed calls: 30 s */
@@ -792,17 +791,6 @@ START_TEST(sender_cancelled_mid_transfer_delivers_at_most_once)
 }
 END_TEST
 
-/*
- * After each test, with its threads gone: a plain call that polled counted
- * itself among the blocked threads (which decides whether polls yield), and
- * every exit, cancellation included, must have counted it out again.
- */
-static void
-none_counted_blocked(void)
-{
-	ck_assert_int_eq(chan__nblocked(), 0);
-}
-
 static Suite *
 cancel_suite(void)
 {
@@ -811,7 +799,7 @@ cancel_suite(void)
 
 	tc = tcase_create("blocked");
 	tcase_set_timeout(tc, STRESS_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, none_counted_blocked);
+	tcase_add_checked_fixture(tc, NULL, stress_none_counted_blocked);
 	tcase_add_loop_test(tc, cancel_blocked_call_leaves_no_stale_waiter, 0,
 	    NOPS * NCAPS);
 	tcase_add_loop_test(tc, blocking_call_acts_on_pending_cancel, 0,
@@ -828,7 +816,7 @@ cancel_suite(void)
 
 	tc = tcase_create("racing");
 	tcase_set_timeout(tc, STRESS_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, none_counted_blocked);
+	tcase_add_checked_fixture(tc, NULL, stress_none_counted_blocked);
 	tcase_add_loop_test(tc,
 	    receiver_cancelled_mid_transfer_loses_at_most_one, 0, NRACES);
 	tcase_add_loop_test(tc,

@@ -17,7 +17,6 @@
 #include <check.h>
 
 #include "stresslib.h"
-#include "internal.h"	/* chan__nblocked */
 
 #define MAXCHAN	4
 #define MAXTHR	8
@@ -1356,17 +1355,6 @@ START_TEST(two_token_channel_never_admits_more_than_two)
 }
 END_TEST
 
-/*
- * After each test, with its threads gone: every plain call that counted
- * itself among the blocked threads while it polled (which decides whether
- * polls yield) counted itself out as it left.
- */
-static void
-none_counted_blocked(void)
-{
-	ck_assert_int_eq(chan__nblocked(), 0);
-}
-
 static Suite *
 stress_suite(void)
 {
@@ -1375,7 +1363,7 @@ stress_suite(void)
 
 	tc = tcase_create("delivery");
 	tcase_set_timeout(tc, STRESS_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, none_counted_blocked);
+	tcase_add_checked_fixture(tc, NULL, stress_none_counted_blocked);
 	tcase_add_loop_test(tc, plain_calls_deliver_each_message_once_in_order,
 	    0, NSHAPES);
 	tcase_add_loop_test(tc,
@@ -1389,7 +1377,7 @@ stress_suite(void)
 
 	tc = tcase_create("select");
 	tcase_set_timeout(tc, STRESS_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, none_counted_blocked);
+	tcase_add_checked_fixture(tc, NULL, stress_none_counted_blocked);
 	tcase_add_loop_test(tc,
 	    select_receivers_over_four_channels_deliver_once_in_order, 0,
 	    NCAPS);
@@ -1405,7 +1393,7 @@ stress_suite(void)
 
 	tc = tcase_create("close");
 	tcase_set_timeout(tc, STRESS_TIMEOUT);
-	tcase_add_checked_fixture(tc, NULL, none_counted_blocked);
+	tcase_add_checked_fixture(tc, NULL, stress_none_counted_blocked);
 	tcase_add_loop_test(tc,
 	    close_racing_active_threads_loses_and_invents_nothing, 0, NCLOSE);
 	tcase_add_loop_test(tc,

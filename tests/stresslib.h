@@ -2,7 +2,8 @@
  * Helpers shared by the multi-threaded Check suites (check_stress.c,
  * check_cancel.c): scaled message counts, deadlines, a small random number
  * generator, a way to know that a thread sleeps inside a blocking call, and a
- * place where worker threads leave the first failure they saw.
+ * place where worker threads leave the first failure they saw, and a
+ * teardown that checks no thread is left counted among the blocked.
  *
  * Worker threads never call ck_assert: in CK_FORK=no mode a failing
  * assertion longjmps, which is undefined from another thread.  They record
@@ -29,7 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <check.h>
+
 #include "chan.h"
+#include "internal.h"	/* chan__nblocked */
 
 /* Sanitized builds run 5-15 times slower: they get fewer messages. */
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
@@ -219,5 +223,17 @@ stress_wait_asleep(pid_t tid)
 #define MSG_SEQ(m)		((uint32_t)(m))
 #define LOG_ENTRY(m, chan)	((m) | ((uint64_t)(chan) << 48))
 #define LOG_CHAN(e)		((unsigned)(((e) >> 48) & 0xff))
+
+/*
+ * A checked fixture's teardown, run after each test with its threads gone:
+ * a plain call that polled counted itself among the blocked threads (which
+ * decides whether polls yield), and every exit, cancellation included,
+ * must have counted it out again.
+ */
+static inline void
+stress_none_counted_blocked(void)
+{
+	ck_assert_int_eq(chan__nblocked(), 0);
+}
 
 #endif /* STRESSLIB_H */
