@@ -5,6 +5,7 @@
 #   make install PREFIX=/usr/local DESTDIR=$PWD/stage
 #   make asan | tsan | ubsan    rebuild under build/<san>/ and run check there
 #   make portable        the same with pthread mutexes (-DCHAN_NO_FUTEX)
+#   make valgrind        helgrind and memcheck over the suites (as CI does)
 #   make bench | stress | demo
 
 CC	?= cc
@@ -71,7 +72,7 @@ MLINKS	= chan_create.3:chan_destroy.3 \
 	  chan_bcast.3:chan_bcast_send.3 chan_bcast.3:chan_bcast_close.3
 
 .PHONY: all check test-bin run-tests lint-man install uninstall clean \
-	asan tsan ubsan portable bench bench-full stress demo examples
+	asan tsan ubsan portable valgrind bench bench-full stress demo examples
 
 all: $(STATIC) $(SHARED) $(BUILD)/chan.pc
 
@@ -157,6 +158,11 @@ asan tsan ubsan:
 # Linux futex lock (src/lock.c): the portable path, checked like the other.
 portable:
 	$(MAKE) BUILD=$(BUILD)/portable CFLAGS="$(CFLAGS) -DCHAN_NO_FUTEX" check
+
+# Helgrind and memcheck, on a portable build that tells helgrind about the
+# library's atomics (-DCHAN_VALGRIND): what CI runs after the sanitizers.
+valgrind:
+	bash .ci/run.d/20-valgrind.sh
 
 RUNS	?= 5
 bench: $(BENCH)

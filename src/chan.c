@@ -197,6 +197,7 @@ complete(struct chan__entry *e, int was, int result, struct chan__entry **wake)
 	w->index = e->index;
 	w->result = result;
 	if (was == CHAN__WAITING) {
+		CHAN__SENT(&w->state);
 		atomic_store_explicit(&w->state, CHAN__DONE,
 		    memory_order_release);
 	} else {
@@ -247,6 +248,7 @@ has_room(chan_t *ch)
 	if (t - ch->head_cache < ch->cap)
 		return true;
 	ch->head_cache = atomic_load_explicit(&ch->head, memory_order_acquire);
+	CHAN__RECEIVED(&ch->head);
 	return t - ch->head_cache < ch->cap;
 }
 
@@ -261,6 +263,7 @@ has_elem(chan_t *ch)
 	if (atomic_load_explicit(seq_of(ch, ch->head_slot),
 	    memory_order_acquire) != ch->head_lap + 1)
 		return false;
+	CHAN__RECEIVED(&ch->tail);
 	ch->tail_cache = h + 1;			/* there, if tail lags */
 	return true;
 }
@@ -270,6 +273,7 @@ static inline void
 put_one(chan_t *ch, const void *elem)
 {
 	copy_elem(ch, slot(ch, ch->tail_slot), elem);
+	CHAN__SENT(&ch->tail);
 	atomic_store_explicit(seq_of(ch, ch->tail_slot), ch->tail_lap + 1,
 	    memory_order_release);
 	if (++ch->tail_slot == ch->cap) {
@@ -312,6 +316,7 @@ ring_put(chan_t *ch, const void *elems, size_t k)
 
 	for (i = 0; i < k; i++, p += ch->elem_size)
 		put_one(ch, p);
+	CHAN__SENT(&ch->tail);
 	atomic_store_explicit(&ch->tail, t + k, memory_order_release);
 }
 
@@ -328,6 +333,7 @@ ring_take(chan_t *ch, void *elems, size_t k)
 		if (p != NULL)
 			p += ch->elem_size;
 	}
+	CHAN__SENT(&ch->head);
 	atomic_store_explicit(&ch->head, h + k, memory_order_release);
 	hint_head(ch, h, k);
 }
@@ -384,6 +390,7 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 	if (room < n && n > 1) {
 		ch->head_cache = atomic_load_explicit(&ch->head,
 		    memory_order_acquire);
+		CHAN__RECEIVED(&ch->head);
 		room = ch->cap - (atomic_load_explicit(&ch->tail,
 		    memory_order_relaxed) - ch->head_cache);
 	}
@@ -416,6 +423,7 @@ buf_recv_locked(chan_t *ch, void *elems, size_t n, size_t *got)
 		 */
 		if ((ptrdiff_t)(ch->tail_cache - h) < (ptrdiff_t)n) {
 			t = atomic_load_explicit(&ch->tail, memory_order_acquire);
+			CHAN__RECEIVED(&ch->tail);
 			if ((ptrdiff_t)(t - ch->tail_cache) > 0) /* may lag */
 				ch->tail_cache = t;
 		}

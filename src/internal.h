@@ -30,6 +30,29 @@ chan__cpu_relax(void)
 }
 
 /*
+ * Valgrind's helgrind sees pthread calls, not C11 atomics, so it cannot
+ * see that an element or a result handed over through a release store and
+ * the acquire load that reads it is ordered: it reports the caller's later
+ * use of its own variable as a race, whenever the hand-off happened to
+ * take no lock on the reader's side (a spinning waiter, a fast path).
+ * Built with -DCHAN_VALGRIND (the build .ci/run.d/20-valgrind.sh checks),
+ * the edges that carry data tell it: CHAN__SENT(p) right before the
+ * release store, CHAN__RECEIVED(p) right after the acquire load that saw
+ * it, with p naming the edge (a waiter's state: its outcome; a ring's
+ * tail: elements; its head: room; waiter.c's init_once: the globals
+ * pthread_once set up, an order helgrind does not see either).  Otherwise
+ * they are nothing.
+ */
+#ifdef CHAN_VALGRIND
+#include <valgrind/helgrind.h>
+#define CHAN__SENT(p)		ANNOTATE_HAPPENS_BEFORE(p)
+#define CHAN__RECEIVED(p)	ANNOTATE_HAPPENS_AFTER(p)
+#else
+#define CHAN__SENT(p)		((void)0)
+#define CHAN__RECEIVED(p)	((void)0)
+#endif
+
+/*
  * A failing mutex call is a library bug no caller can handle: abort.
  * Inline, since a send or receive takes one lock and drops it.  These are
  * for the pthread mutexes (a waiter's, which its condition variable needs).
