@@ -1854,8 +1854,6 @@ START_TEST(sendn_on_drop_and_slide_obeys_policy)
 }
 END_TEST
 
-/* ------------------------------------------------------------------- main */
-
 /* ----------------------------------------------------------------- hints */
 
 /*
@@ -1906,6 +1904,8 @@ START_TEST(polling_sender_sees_room_within_a_few_receives)
 	chan_destroy(ch);
 }
 END_TEST
+
+/* ------------------------------------------------------------------- main */
 
 static Suite *
 chan_suite(void)
