@@ -162,7 +162,7 @@ portable:
 # Helgrind and memcheck, on a portable build that tells helgrind about the
 # library's atomics (-DCHAN_VALGRIND): what CI runs after the sanitizers.
 valgrind:
-	bash .ci/run.d/20-valgrind.sh
+	BUILD=$(BUILD) bash .ci/run.d/20-valgrind.sh
 
 RUNS	?= 5
 bench: $(BENCH)

@@ -13,7 +13,7 @@
 # an element a spinning waiter was handed was reported, once in 30 runs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-B=build/valgrind
+B=${BUILD:-build}/valgrind
 make -s test-bin BUILD=$B CFLAGS="-O2 -g -DCHAN_NO_FUTEX -DCHAN_VALGRIND"
 export CK_FORK=no
 status=0
