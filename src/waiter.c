@@ -175,13 +175,17 @@ chan__scratch(struct chan__waiter *w, size_t size)
 int
 chan__claim(struct chan__waiter *w)
 {
-	int s = atomic_load_explicit(&w->state, memory_order_relaxed);
+	int s = CHAN__WAITING;
 
-	while (s == CHAN__WAITING || s == CHAN__SLEEPING) {
+	/*
+	 * No load first: a spinning waiter keeps the line shared, and a
+	 * load then a CAS would fetch it twice, once to read and once to own.
+	 */
+	do {
 		if (atomic_compare_exchange_weak_explicit(&w->state, &s,
 		    CHAN__CLAIMED, memory_order_acq_rel, memory_order_relaxed))
 			return s;
-	}
+	} while (s == CHAN__WAITING || s == CHAN__SLEEPING);
 	return -1;
 }
 
