@@ -239,11 +239,28 @@ chan__unlock_all(chan_t *ch)
  * slot holds an element when its word reads their lap + 1.
  */
 
+/*
+ * tail as the senders know it, and head as the receivers do, from the
+ * fields their lock guards: reading tail (head) itself would fetch its line
+ * again, where the side then only has to store to it.
+ */
+static inline size_t
+own_tail(const chan_t *ch)
+{
+	return ch->tail_lap * ch->cap + ch->tail_slot;
+}
+
+static inline size_t
+own_head(const chan_t *ch)
+{
+	return ch->head_lap * ch->cap + ch->head_slot;
+}
+
 /* True if the ring has a free slot; refreshes the senders' copy of head. */
 static inline bool
 has_room(chan_t *ch)
 {
-	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	size_t t = own_tail(ch);
 
 	if (t - ch->head_cache < ch->cap)
 		return true;
@@ -256,7 +273,7 @@ has_room(chan_t *ch)
 static inline bool
 has_elem(chan_t *ch)
 {
-	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	size_t h = own_head(ch);
 
 	if ((ptrdiff_t)(ch->tail_cache - h) > 0)
 		return true;
@@ -310,7 +327,7 @@ hint_head(chan_t *ch, size_t h, size_t k)
 static inline void
 ring_put(chan_t *ch, const void *elems, size_t k)
 {
-	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	size_t t = own_tail(ch);
 	const unsigned char *p = elems;
 	size_t i;
 
@@ -324,7 +341,7 @@ ring_put(chan_t *ch, const void *elems, size_t k)
 static inline void
 ring_take(chan_t *ch, void *elems, size_t k)
 {
-	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	size_t h = own_head(ch);
 	unsigned char *p = elems;
 	size_t i;
 
@@ -346,13 +363,11 @@ ring_take(chan_t *ch, void *elems, size_t k)
 static void
 slide(chan_t *ch, bool have_recv)
 {
-	size_t t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-
 	if (!have_recv)
 		chan__lock(&ch->recv_mu);
-	if (t - atomic_load_explicit(&ch->head, memory_order_relaxed) >= ch->cap)
+	if (own_tail(ch) - own_head(ch) >= ch->cap)
 		ring_take(ch, NULL, 1);
-	ch->head_cache = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	ch->head_cache = own_head(ch);
 	if (!have_recv)
 		chan__unlock(&ch->recv_mu);
 }
@@ -385,14 +400,12 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 	}
 	if (!has_room(ch))
 		return EAGAIN;
-	room = ch->cap - (atomic_load_explicit(&ch->tail, memory_order_relaxed) -
-	    ch->head_cache);
+	room = ch->cap - (own_tail(ch) - ch->head_cache);
 	if (room < n && n > 1) {
 		ch->head_cache = atomic_load_explicit(&ch->head,
 		    memory_order_acquire);
 		CHAN__RECEIVED(&ch->head);
-		room = ch->cap - (atomic_load_explicit(&ch->tail,
-		    memory_order_relaxed) - ch->head_cache);
+		room = ch->cap - (own_tail(ch) - ch->head_cache);
 	}
 	*sent = n < room ? n : room;
 	ring_put(ch, elems, *sent);
@@ -408,7 +421,7 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 static int
 buf_recv_locked(chan_t *ch, void *elems, size_t n, size_t *got)
 {
-	size_t h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+	size_t h = own_head(ch);
 	size_t avail, t;
 	bool ready;
 
