@@ -143,27 +143,37 @@ def main():
     for k, name in (("cpu", "CPU"), ("cores", "cores online"),
                     ("kernel", "kernel"), ("compiler", "compiler"),
                     ("libc", "libc"), ("libck", "libck-dev"),
-                    ("load_before", "load average before the run"),
+                    ("load_before", "load average before the run (1, "
+                     "5, 15 minutes: it counts those minutes, work that "
+                     "had finished included)"),
                     ("load_after", "load average after the run "
                      "(counts the benchmark's own threads)"),
                     ("elapsed_seconds", "run time (s)")):
         w("| %s | %s |" % (name, meta.get(k, "?")))
-    w("")
-    # The load after the run counts the benchmark's own threads (up to 32
-    # in the sweep), so only the load before it says what else ran.
+    # What else ran: the machine's busy CPU time over the run (/proc/stat)
+    # less the driver's own (run.sh reads both).
     try:
-        busy = float(meta["load_before"].split()[0])
-        cores = int(meta["cores"])
-    except (KeyError, ValueError, IndexError):
-        busy, cores = 0.0, 0
-    if cores and busy >= cores:
-        w("**The machine was busy when this run started** (1-minute load "
-          "average %.1f on %d cores, from other processes): the benchmark "
-          "threads competed with them for the CPUs. That hurts most where "
-          "two threads must run at once to make progress — every "
-          "capacity-1 and ping-pong figure, and the contenders that spin — "
-          "so compare contenders within this run, and expect a quiet "
-          "machine to give other absolute figures." % (busy, cores))
+        machine = float(meta["machine_cpu_seconds"])
+        own = float(meta["own_cpu_seconds"])
+        steal = float(meta["steal_seconds"])
+        avail = float(meta["elapsed_seconds"]) * int(meta["cores"])
+    except (KeyError, ValueError):
+        avail = 0.0
+    other = 0.0
+    if avail > 0:
+        other = max(machine - own, 0.0)
+        w("| CPU time used during the run by anything but the benchmark "
+          "(other processes, the kernel's threads, interrupts) | %.1f s "
+          "of %.0f s (%.1f%%) |" % (other, avail, 100 * other / avail))
+        w("| CPU time the hypervisor took (steal) | %.1f s |" % steal)
+    w("")
+    if avail > 0 and other >= 0.05 * avail:
+        w("**Other work used %.0f%% of the CPUs during this run**: the "
+          "benchmark threads competed with it. That hurts most where two "
+          "threads must run at once to make progress — every capacity-1 "
+          "and ping-pong figure, and the contenders that spin — so compare "
+          "contenders within this run, and expect a quiet machine to give "
+          "other absolute figures." % (100 * other / avail))
         w("")
     w("## Method")
     w("")

@@ -24,7 +24,16 @@ mkdir -p "$out"
 
 full_arg=
 [ "$FULL" = 1 ] && full_arg=-F
+# The machine's busy CPU time in clock ticks (user, nice, system, irq,
+# softirq), then steal: against the driver's own CPU time (times), what
+# else ran during the run.  A load average cannot say: it also counts the
+# minute before the run, work that had already finished included.
+busy_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $9; exit }' \
+	    /proc/stat 2>/dev/null
+}
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+ticks_before=$(busy_ticks)
 start=$(date +%s)
 # shellcheck disable=SC2086
 "$bin" -r "$RUNS" $full_arg -o "$csv.tmp" -m "$meta" ${BENCH_ARGS:-} |
@@ -37,6 +46,18 @@ if ! tail -n 1 "$out/bench.log" | grep -q "exactly once"; then
 fi
 mv "$csv.tmp" "$csv"
 end=$(date +%s)
+ticks_after=$(busy_ticks)
+# The second line of times: the CPU time of this script's children (the
+# driver, tee and the few commands above), as "1m2.5s 0m3.25s".  Not in a
+# $( ): a subshell has no children of its own yet.
+times > "$out/times.txt"
+own_cpu=$(awk 'NR == 2 {
+	s = 0
+	for (i = 1; i <= 2; i++) {
+		split($i, t, "m"); sub("s", "", t[2]); s += t[1] * 60 + t[2]
+	}
+	printf "%.1f", s
+}' "$out/times.txt")
 
 {
 	echo "cpu: $(awk -F': *' '/^model name/ { print $2; exit }' \
@@ -55,6 +76,14 @@ end=$(date +%s)
 	echo "full: $FULL"
 	echo "elapsed_seconds: $((end - start))"
 	echo "load_before: $load_before"
+	if [ -n "$ticks_before" ] && [ -n "$ticks_after" ]; then
+		hz=$(getconf CLK_TCK)
+		echo "$ticks_before $ticks_after" | awk -v hz="$hz" '{
+			printf "machine_cpu_seconds: %.1f\n", ($3 - $1) / hz
+			printf "steal_seconds: %.1f\n", ($4 - $2) / hz
+		}'
+		echo "own_cpu_seconds: $own_cpu"
+	fi
 	echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null ||
 	    echo unknown)"
 } >> "$meta"
