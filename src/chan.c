@@ -106,10 +106,12 @@ chan__link(chan_t *ch, struct chan__entry *e)
 
 	e->next = NULL;
 	e->prev = q->tail;
-	if (q->tail != NULL)
+	if (q->tail != NULL) {
 		q->tail->next = e;
-	else
+	} else {
 		q->head = e;
+		q->head_w = e->w;
+	}
 	q->tail = e;
 	atomic_store_explicit(&e->linked, true, memory_order_relaxed);
 	atomic_fetch_add_explicit(count_of(ch, e->op), 1, memory_order_relaxed);
@@ -127,8 +129,8 @@ chan__unlink(chan_t *ch, struct chan__entry *e)
 
 	if (e->prev != NULL)
 		e->prev->next = e->next;
-	else
-		q->head = e->next;
+	else if ((q->head = e->next) != NULL)
+		q->head_w = e->next->w;
 	if (e->next != NULL)
 		e->next->prev = e->prev;
 	else
@@ -173,7 +175,9 @@ claim_first(chan_t *ch, enum chan_op op, int *was)
 	int s;
 
 	while ((e = q->head) != NULL) {
-		s = chan__claim(e->w);
+		/* The entry's line comes meanwhile: the claim does not wait. */
+		__builtin_prefetch(e, 1);
+		s = chan__claim(q->head_w);
 		chan__unlink(ch, e);
 		if (s >= 0) {
 			*was = s;

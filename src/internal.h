@@ -245,9 +245,16 @@ struct chan__waiter {
 	size_t			 nents;		/* its size in bytes */
 };
 
+/*
+ * A waiter queue.  head_w is head->w, kept on the queue's own line: a
+ * completer can then claim the first waiter while the line of its entry
+ * (which it needs only to unlink it and to move the element) is still on
+ * its way, instead of fetching that line first to learn whom to claim.
+ */
 struct chan__queue {
 	struct chan__entry	*head;
 	struct chan__entry	*tail;
+	struct chan__waiter	*head_w;
 };
 
 /*
