@@ -844,23 +844,32 @@ csv_row(const struct workload *w, size_t cap, const struct contender *c,
 }
 
 /*
- * run_cell runs every eligible contender on (w, cap), interleaved.  A
- * contender that did not finish a run (RUN_TIMEOUT) is not run again in
+ * run_cell runs every eligible contender on w at each of the ncaps
+ * capacities, all interleaved (ping-pong runs its capacities 0 and 1 as
+ * one cell: libchan at capacity 0 is held against the lock-free queues at
+ * capacity 1, and those must come from the same minutes of the machine).
+ * A contender that did not finish a run (RUN_TIMEOUT) is not run again in
  * this cell: its remaining runs are recorded as skipped, and count as 0.
  */
 static void
-run_cell(const struct workload *w, size_t cap)
+run_cell(const struct workload *w, const size_t *caps, int ncaps)
 {
-	const struct contender *cs[NCONTENDERS];
-	uint64_t ns[NCONTENDERS];
-	bool dnf[NCONTENDERS];
+	const struct contender *cs[NCONTENDERS * MAXCAPS];
+	size_t ecap[NCONTENDERS * MAXCAPS], cap;
+	uint64_t ns[NCONTENDERS * MAXCAPS];
+	bool dnf[NCONTENDERS * MAXCAPS];
 	double *mps, *cpu;
-	int nc = 0, i, k, ncpu;
+	int nc = 0, i, j, k, ncpu;
 	struct sample s;
 
-	for (i = 0; i < (int)NCONTENDERS; i++)
-		if (eligible(w, cap, contenders[i]))
-			cs[nc++] = contenders[i];
+	for (j = 0; j < ncaps; j++) {
+		for (i = 0; i < (int)NCONTENDERS; i++) {
+			if (eligible(w, caps[j], contenders[i])) {
+				ecap[nc] = caps[j];
+				cs[nc++] = contenders[i];
+			}
+		}
+	}
 	if (nc == 0)
 		return;
 	mps = calloc((size_t)(nc * opt_runs), sizeof(double));
@@ -868,7 +877,7 @@ run_cell(const struct workload *w, size_t cap)
 	if (mps == NULL || cpu == NULL)
 		die("calloc: %s", strerror(errno));
 	for (i = 0; i < nc; i++) {
-		void *q = cs[i]->create(cap);
+		void *q = cs[i]->create(cap = ecap[i]);
 		size_t fill = cs[i]->capacity(q);
 
 		cs[i]->destroy(q);
@@ -882,6 +891,7 @@ run_cell(const struct workload *w, size_t cap)
 	}
 	for (k = 0; k < opt_runs; k++) {
 		for (i = 0; i < nc; i++) {
+			cap = ecap[i];
 			snprintf(current_cell, sizeof(current_cell),
 			    "%s %dx%d cap %zu %s run %d", w->name,
 			    w->producers, w->consumers, cap, cs[i]->name, k);
@@ -906,6 +916,7 @@ run_cell(const struct workload *w, size_t cap)
 	for (i = 0; i < nc; i++) {
 		double m, cn;
 
+		cap = ecap[i];
 		/* Medians over the runs that finished. */
 		for (k = ncpu = 0; k < opt_runs; k++)
 			if (mps[i * opt_runs + k] > 0) {
@@ -1042,8 +1053,13 @@ main(int argc, char **argv)
 	for (i = 0; i < (int)NWORKLOADS; i++) {
 		if (!in_list(opt_workloads, workloads[i].name))
 			continue;
+		if (workloads[i].kind == K_PINGPONG) {
+			run_cell(&workloads[i], workloads[i].caps,
+			    workloads[i].ncaps);
+			continue;
+		}
 		for (j = 0; j < workloads[i].ncaps; j++)
-			run_cell(&workloads[i], workloads[i].caps[j]);
+			run_cell(&workloads[i], &workloads[i].caps[j], 1);
 	}
 	if (in_list(opt_workloads, "sweep")) {
 		sweep = opt_full ? sweep_full : sweep_quick;
@@ -1053,7 +1069,7 @@ main(int argc, char **argv)
 			struct workload w = { "sweep", K_FLOW, sweep[i],
 			    sweep[i], { 1024 }, 1 };
 
-			run_cell(&w, 1024);
+			run_cell(&w, w.caps, 1);
 		}
 	}
 	if (fclose(csv) != 0)

@@ -200,7 +200,10 @@ def main():
       "spin %s pauses, then `sched_yield` on each further try, when full "
       "or empty." % (meta.get("batch", "?"),
                      meta.get("spin_before_yield", "?")))
-    w("- Capacity 0 (rendezvous) exists only in libchan. ck_ring keeps one "
+    w("- Capacity 0 (rendezvous) exists only in libchan; `pingpong` runs "
+      "its capacities 0 and 1 as one interleaved cell, so that libchan's "
+      "capacity-0 runs are held against the other contenders' capacity-1 "
+      "runs of the same rounds. ck_ring keeps one "
       "slot free, so at capacity 1024 it holds 1023. The queues without a "
       "select (all but libchan) poll their try forms over the 4 queues in "
       "rotating order, with the same spin-then-yield back-off.")

@@ -21,4 +21,16 @@ for w in seq spsc mpsc mpmc select_rx select_both pingpong oversub \
 	echo "$out" | grep -q "^$w .* libchan " || fail "no libchan row for $w"
 done
 echo "$out" | grep -q "^spsc .* libchan-batch " || fail "no batch row"
+# Ping-pong holds libchan at capacity 0 against the others at capacity 1,
+# so both capacities run as one interleaved cell: a capacity-0 run comes
+# again after capacity-1 runs.
+csv=$(mktemp)
+trap 'rm -f "$csv"' EXIT
+out=$("$bin" -w pingpong -c libchan,vyukov -r 2 -t 0.005 -o "$csv" 2>&1) ||
+    fail "pingpong exited $?"
+caps=$(awk -F, '$1 == "pingpong" { printf "%s", $2 }' "$csv")
+case $caps in
+*1*0*) ;;
+*) fail "pingpong capacities ran one after the other: $caps" ;;
+esac
 echo "bench_quick: ok"
