@@ -246,7 +246,8 @@ struct chan__waiter {
 };
 
 /*
- * A waiter queue.  head_w is head->w, kept on the queue's own line: a
+ * A waiter queue, guarded by its lock (chan__queue_lock()).  head_w is
+ * head->w while head is not NULL, kept on the queue's own line: a
  * completer can then claim the first waiter while the line of its entry
  * (which it needs only to unlink it and to move the element) is still on
  * its way, instead of fetching that line first to learn whom to claim.
