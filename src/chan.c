@@ -386,7 +386,7 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
     bool have_recv)
 {
 	const unsigned char *p = elems;
-	size_t room, i;
+	size_t room, t, i;
 
 	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
 		return EPIPE;
@@ -404,12 +404,13 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 	}
 	if (!has_room(ch))
 		return EAGAIN;
-	room = ch->cap - (own_tail(ch) - ch->head_cache);
+	t = own_tail(ch);
+	room = ch->cap - (t - ch->head_cache);
 	if (room < n && n > 1) {
 		ch->head_cache = atomic_load_explicit(&ch->head,
 		    memory_order_acquire);
 		CHAN__RECEIVED(&ch->head);
-		room = ch->cap - (own_tail(ch) - ch->head_cache);
+		room = ch->cap - (t - ch->head_cache);
 	}
 	*sent = n < room ? n : room;
 	ring_put(ch, elems, *sent);
