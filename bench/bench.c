@@ -877,9 +877,12 @@ run_cell(const struct workload *w, const size_t *caps, int ncaps)
 	if (mps == NULL || cpu == NULL)
 		die("calloc: %s", strerror(errno));
 	for (i = 0; i < nc; i++) {
-		void *q = cs[i]->create(cap = ecap[i]);
-		size_t fill = cs[i]->capacity(q);
+		void *q;
+		size_t fill;
 
+		cap = ecap[i];
+		q = cs[i]->create(cap);
+		fill = cs[i]->capacity(q);
 		cs[i]->destroy(q);
 		if (fill > cap)
 			fill = cap;
