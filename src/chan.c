@@ -817,6 +817,14 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 	bool woken = false, polled = false, in_w = false;
 	int r;
 
+	/*
+	 * A blocking call acts on a pending cancel here, before it moves
+	 * anything, and not only when it sleeps: a thread whose partners keep
+	 * answering its polls and spins (on one CPU, its yields) may never
+	 * sleep.  No lock is held and nothing is queued yet.
+	 */
+	if (!try)
+		pthread_testcancel();
 	*moved = 1;
 	if (poll_first) {
 		chan__poll(poll_ready, &pa, true);

@@ -201,6 +201,8 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		chans = (chan_t **)(sw.ents + n);
 		order = (uint32_t *)(chans + n);
 	}
+	if (!try)
+		pthread_testcancel();	/* see transfer_once in chan.c */
 	for (;;) {
 		for (i = 0, k = 0; i < n; i++)
 			if (cases[i].ch != NULL)

@@ -336,6 +336,51 @@ START_TEST(blocking_call_acts_on_pending_cancel)
 END_TEST
 
 /*
+ * A call that would not have to wait, since its partner already waits on
+ * the unbuffered channel, still acts on a cancel requested before it
+ * started, and hands nothing over: the partner gets the main thread's
+ * element instead.  (A thread whose partners always answered within its
+ * poll or spin never slept, so its cancel could wait for ever.)
+ */
+START_TEST(call_with_a_waiting_partner_acts_on_pending_cancel)
+{
+	enum op op = (enum op)_i;
+	struct blocker partner = { 0 }, b = { 0 };
+	pthread_barrier_t bar;
+	struct timespec ts = stress_deadline(LONG_WAIT);
+	uint64_t m = 0;
+	chan_t *ch = make_chan(0, false);
+
+	blocker_start(&partner, ch, NULL, op_sends(op) ? OP_RECV : OP_SEND,
+	    7);
+	blocker_wait_asleep(&partner);
+	ck_assert_int_eq(pthread_barrier_init(&bar, NULL, 2), 0);
+	b.pending = true;
+	b.bar = &bar;
+	blocker_start(&b, ch, NULL, op, 99);
+	pthread_barrier_wait(&bar);
+	ck_assert_int_eq(pthread_cancel(b.thr), 0);
+	pthread_barrier_wait(&bar);
+	blocker_join_cancelled(&b);
+	pthread_barrier_destroy(&bar);
+	ck_assert_msg(!atomic_load(&partner.returned), "the waiting partner "
+	    "was served by the cancelled %s", opname[op]);
+	if (op_sends(op)) {
+		ck_assert_int_eq(chan_timedsend(ch, &(uint64_t){ 4242 }, &ts),
+		    0);
+	} else {
+		ck_assert_int_eq(chan_timedrecv(ch, &m, &ts), 0);
+		ck_assert_uint_eq(m, 7);
+	}
+	ck_assert_int_eq(pthread_join(partner.thr, NULL), 0);
+	ck_assert_int_eq(partner.err, 0);
+	if (op_sends(op))
+		ck_assert_uint_eq(partner.elem, 4242);
+	chan_destroy(ch);
+}
+END_TEST
+
+/*
  * Three receivers block in different calls; one is cancelled; two sends
  * reach the two others, one each, and nothing is left for a third.
  */
@@ -804,6 +849,9 @@ cancel_suite(void)
 	    NOPS * NCAPS);
 	tcase_add_loop_test(tc, blocking_call_acts_on_pending_cancel, 0,
 	    NOPS * NCAPS);
+	tcase_add_loop_test(tc,
+	    call_with_a_waiting_partner_acts_on_pending_cancel, 0,
+	    OP_SELECT_BOTH);
 	tcase_add_loop_test(tc,
 	    cancel_one_of_three_blocked_receivers_leaves_others_served, 0, 6);
 	tcase_add_loop_test(tc,
