@@ -57,7 +57,10 @@ now_ns(void)
 
 /*
  * The CPUs this process may run on: its affinity mask where there is one
- * (taskset, cpusets, containers), else the CPUs online.
+ * (taskset, cpusets, containers), else the CPUs online.  Linux keeps a mask
+ * per thread, and a program that pins each worker to a CPU of its own
+ * should still spin, so this counts the wider of the main thread's and the
+ * caller's.
  */
 static int
 usable_cpus(void)
@@ -65,9 +68,15 @@ usable_cpus(void)
 	long n;
 #ifdef __linux__
 	cpu_set_t set;
+	int k = 0;
 
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
+	if (sched_getaffinity(getpid(), sizeof(set), &set) == 0)
+		k = CPU_COUNT(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
+	    CPU_COUNT(&set) > k)
+		k = CPU_COUNT(&set);
+	if (k > 0)
+		return k;
 #endif
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (int)n : 1;
