@@ -345,6 +345,7 @@ uint32_t		 chan__random(struct chan__waiter *, uint32_t);
 void			 chan__poll(bool (*)(void *), void *, bool);
 void			 chan__uncount(void);
 int			 chan__nblocked(void);
+int			 chan__ncpu(void);
 bool			 chan__timespec_valid(const struct timespec *);
 bool			 chan__deadline_passed(const struct timespec *);
 void			*chan__scratch(struct chan__waiter *, size_t);

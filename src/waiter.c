@@ -420,6 +420,14 @@ chan__nblocked(void)
 	return atomic_load_explicit(&blocked, memory_order_relaxed);
 }
 
+/* For white-box tests: how many CPUs the waits reckon with (usable_cpus). */
+int
+chan__ncpu(void)
+{
+	init();
+	return ncpu;
+}
+
 /*
  * Counts the calling thread out of the blocked, if a poll counted it in:
  * called by a plain send or receive that polled, as it leaves.

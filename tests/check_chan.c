@@ -4,7 +4,7 @@
  * chan_len/chan_cap, the batch calls and the argument checks of API.md.
  * One behaviour per test; selects live in check_select.c.
  */
-#define _DEFAULT_SOURCE 1	/* syscall(2), for testutil.h */
+#define _GNU_SOURCE 1	/* syscall(2) for testutil.h; sched_getaffinity */
 
 #include <limits.h>
 #include <stdint.h>
@@ -1854,6 +1854,23 @@ START_TEST(sendn_on_drop_and_slide_obeys_policy)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ cpus */
+
+/*
+ * The waits reckon with the CPUs the process may use, not those online:
+ * pinned to one (taskset -c 0, as .ci/run.d/60-one-cpu.sh runs this), a
+ * waiting thread must not spin for a partner that cannot run meanwhile.
+ * This thread is the main one here, so its mask is the process's.
+ */
+START_TEST(counts_the_cpus_its_affinity_mask_allows)
+{
+	cpu_set_t set;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	ck_assert_int_eq(chan__ncpu(), CPU_COUNT(&set));
+}
+END_TEST
+
 /* ----------------------------------------------------------------- hints */
 
 /*
@@ -1938,6 +1955,10 @@ chan_suite(void)
 	tcase_add_test(tc, timed_calls_with_negative_nsec_fail_einval);
 	tcase_add_test(tc, timed_calls_with_nsec_too_large_fail_einval);
 	tcase_add_test(tc, channel_calls_leave_errno_alone);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cpus");
+	tcase_add_test(tc, counts_the_cpus_its_affinity_mask_allows);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hints");
