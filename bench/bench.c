@@ -73,20 +73,22 @@ struct workload {
 	int		 consumers;	/* K_TOKENS: the number of threads */
 	size_t		 caps[MAXCAPS];
 	int		 ncaps;
+	bool		 one_cpu;	/* K_PINGPONG: both threads on one CPU */
 };
 
 static const struct workload workloads[] = {
-	{ "seq",	 K_SEQ,	     1,	 1, { 1, 1024 },    2 },
-	{ "spsc",	 K_FLOW,     1,	 1, { 0, 1, 1024 }, 3 },
-	{ "mpsc",	 K_FLOW,     4,	 1, { 0, 1, 1024 }, 3 },
-	{ "mpmc",	 K_FLOW,     2,	 2, { 0, 1, 1024 }, 3 },
-	{ "mpmc",	 K_FLOW,     4,	 4, { 0, 1, 1024 }, 3 },
-	{ "select_rx",	 K_SELRX,    4,	 1, { 0, 1, 1024 }, 3 },
-	{ "select_both", K_SELBOTH,  4,	 4, { 0, 1, 1024 }, 3 },
-	{ "pingpong",	 K_PINGPONG, 1,	 1, { 0, 1 },	    2 },
-	{ "oversub",	 K_FLOW,    16, 16, { 1024 },	    1 },
-	{ "semaphore",	 K_TOKENS,   2,	 8, { 2 },	    1 },
-	{ "lock",	 K_TOKENS,   1,	 8, { 1 },	    1 },
+	{ "seq",	 K_SEQ,	     1,	 1, { 1, 1024 },    2, false },
+	{ "spsc",	 K_FLOW,     1,	 1, { 0, 1, 1024 }, 3, false },
+	{ "mpsc",	 K_FLOW,     4,	 1, { 0, 1, 1024 }, 3, false },
+	{ "mpmc",	 K_FLOW,     2,	 2, { 0, 1, 1024 }, 3, false },
+	{ "mpmc",	 K_FLOW,     4,	 4, { 0, 1, 1024 }, 3, false },
+	{ "select_rx",	 K_SELRX,    4,	 1, { 0, 1, 1024 }, 3, false },
+	{ "select_both", K_SELBOTH,  4,	 4, { 0, 1, 1024 }, 3, false },
+	{ "pingpong",	 K_PINGPONG, 1,	 1, { 0, 1 },	    2, false },
+	{ "pingpong_onecpu", K_PINGPONG, 1, 1, { 0, 1 },   2, true },
+	{ "oversub",	 K_FLOW,    16, 16, { 1024 },	    1, false },
+	{ "semaphore",	 K_TOKENS,   2,	 8, { 2 },	    1, false },
+	{ "lock",	 K_TOKENS,   1,	 8, { 1 },	    1, false },
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
 
@@ -156,6 +158,7 @@ struct run {
 	bool		 batch;		/* use sendn/recvn */
 	bool		 ordered;	/* per-producer order must hold */
 	pthread_barrier_t start;
+	int		 cpu;		/* one_cpu: the CPU both threads use */
 	alignas(CACHELINE) atomic_uint_fast64_t remaining; /* batch claims */
 	alignas(CACHELINE) atomic_int holders;	/* K_TOKENS */
 	atomic_int	 overbooked;
@@ -372,6 +375,23 @@ seq_thread(void *arg)
 }
 
 /* ping sends i and waits for it to come back; pong echoes. */
+/*
+ * pingpong_onecpu: each thread moves itself onto r->cpu, the way the
+ * scheduler sometimes stacks a pair on one CPU of several.  The process
+ * may still use every CPU, so the contenders cannot tell from its mask.
+ */
+static void
+share_cpu(const struct run *r)
+{
+	cpu_set_t set;
+
+	if (!r->w->one_cpu)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(r->cpu, &set);
+	CHECK_RC(pthread_setaffinity_np(pthread_self(), sizeof(set), &set));
+}
+
 static void *
 ping(void *arg)
 {
@@ -381,6 +401,7 @@ ping(void *arg)
 	struct tally *t = &r->tally[0];
 	uint64_t i, v;
 
+	share_cpu(r);
 	barrier_wait(&r->start);
 	for (i = 0; i < r->n; i++) {
 		c->send(r->q[0], encode(0, i));
@@ -400,6 +421,7 @@ pong(void *arg)
 	const struct contender *c = r->c;
 	uint64_t i, v;
 
+	share_cpu(r);
 	barrier_wait(&r->start);
 	for (i = 0; i < r->n; i++) {
 		v = c->recv(r->q[0]);
@@ -528,6 +550,14 @@ run_child(const struct workload *w, size_t cap, const struct contender *c,
 	r.n = n;
 	r.batch = c->sendn != NULL;
 	r.ordered = w->kind != K_SELBOTH;
+	if (w->one_cpu) {
+		cpu_set_t set;
+
+		if (sched_getaffinity(0, sizeof(set), &set) != 0)
+			die("sched_getaffinity: %s", strerror(errno));
+		for (r.cpu = 0; !CPU_ISSET(r.cpu, &set); r.cpu++)
+			continue;
+	}
 	r.nq = w->kind == K_SELRX || w->kind == K_SELBOTH ? NSELECT :
 	    w->kind == K_PINGPONG ? 2 : 1;
 	for (i = 0; i < r.nq; i++)
@@ -1070,7 +1100,7 @@ main(int argc, char **argv)
 		    (int)(sizeof(sweep_quick) / sizeof(int));
 		for (i = 0; i < nsweep; i++) {
 			struct workload w = { "sweep", K_FLOW, sweep[i],
-			    sweep[i], { 1024 }, 1 };
+			    sweep[i], { 1024 }, 1, false };
 
 			run_cell(&w, w.caps, 1);
 		}

@@ -69,7 +69,7 @@ class Results:
 
 def label(cell):
     wl, p, c, cap = cell
-    if wl in ("seq", "pingpong"):
+    if wl in ("seq", "pingpong", "pingpong_onecpu"):
         shape = ""
     elif wl in ("semaphore", "lock"):
         shape = " (%d thr, %d tok)" % (c, p)
@@ -105,8 +105,9 @@ def main():
     res = Results(load(a.csv))
     meta = meta_of(a.meta)
     cells = res.cells()
-    flow = [c for c in cells if c[0] not in ("pingpong", "semaphore", "lock",
-                                             "sweep")]
+    pings = [c for c in cells if c[0] in ("pingpong", "pingpong_onecpu")]
+    flow = [c for c in cells if c not in pings and
+            c[0] not in ("semaphore", "lock", "sweep")]
     tokens = [c for c in cells if c[0] in ("semaphore", "lock")]
     sweep = sorted([c for c in cells if c[0] == "sweep"],
                    key=lambda c: c[1])
@@ -331,14 +332,18 @@ def main():
 
     w("## Ping-pong round trip (ns)")
     w("")
-    w("| cap | contender | median | min | max | runs |")
-    w("|---:|---|---:|---:|---:|---|")
-    for cell in [c for c in cells if c[0] == "pingpong"]:
+    w("`pingpong_onecpu`: the same with both threads moved onto one CPU "
+      "(pthread_setaffinity_np), as the scheduler sometimes stacks a pair, "
+      "while the process may still use every CPU.")
+    w("")
+    w("| workload | cap | contender | median | min | max | runs |")
+    w("|---|---:|---|---:|---:|---:|---|")
+    for cell in pings:
         for who in res.contenders(cell):
             v = res.runs(*cell, who, "rtt_ns")
-            w("| %d | %s | %.0f | %.0f | %.0f | %s |"
-              % (cell[3], who, statistics.median(v), min(v), max(v),
-                 " ".join("%.0f" % x for x in v)))
+            w("| %s | %d | %s | %.0f | %.0f | %.0f | %s |"
+              % (cell[0], cell[3], who, statistics.median(v), min(v),
+                 max(v), " ".join("%.0f" % x for x in v)))
     w("")
 
     if tokens:

@@ -16,8 +16,8 @@ out=$(BENCH_QUICK=1 "$bin" 2>&1) || fail "exited $?"
 echo "$out" | grep -q '^bench: every run delivered every message exactly once$' ||
     fail "no closing line"
 # Every workload ran, libchan included.
-for w in seq spsc mpsc mpmc select_rx select_both pingpong oversub \
-    semaphore lock sweep; do
+for w in seq spsc mpsc mpmc select_rx select_both pingpong pingpong_onecpu \
+    oversub semaphore lock sweep; do
 	echo "$out" | grep -q "^$w .* libchan " || fail "no libchan row for $w"
 done
 echo "$out" | grep -q "^spsc .* libchan-batch " || fail "no batch row"
