@@ -234,11 +234,13 @@ struct chan__waiter {
 	_Alignas(CHAN__LINE) struct chan__entry ent; /* a plain op's */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cond;
+	int			 sleep_cpu;	/* where it last slept; mu */
 
 	/* Thread-private from here on. */
 	bool			 ready;		/* mu and cond initialised */
 	unsigned		 spin_misses;	/* recent spins that ended asleep */
 	bool			 woke_sleeper;	/* since this thread last spun */
+	bool			 woke_local;	/* one that slept on this CPU */
 	bool			 counted;	/* among the blocked (chan__poll) */
 	uint64_t		 rng;
 	void			*ents;		/* select scratch, grown rarely */

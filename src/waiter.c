@@ -6,7 +6,7 @@
  * Lock order: any channel lock before a waiter's mu.  A thread holding a
  * waiter's mu takes no other lock (the cancellation handler drops it first).
  */
-#define _GNU_SOURCE	/* sched_getaffinity() */
+#define _GNU_SOURCE	/* sched_getaffinity(), sched_getcpu() */
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +53,17 @@ now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The CPU the calling thread runs on, or -1 where that is not known. */
+static int
+this_cpu(void)
+{
+#ifdef __linux__
+	return sched_getcpu();
+#else
+	return -1;
+#endif
 }
 
 /*
@@ -226,13 +237,20 @@ chan__claim(struct chan__waiter *w)
 void
 chan__done_sleeping(struct chan__waiter *w)
 {
+	int cpu = this_cpu();
+	bool local;
+
 	chan__plock(&w->mu);
+	local = cpu >= 0 && cpu == w->sleep_cpu;
 	CHAN__SENT(&w->state);
 	atomic_store_explicit(&w->state, CHAN__DONE, memory_order_release);
 	if (pthread_cond_signal(&w->cond) != 0)
 		abort();
 	chan__punlock(&w->mu);
-	self.woke_sleeper = true;	/* see spin() */
+	/* See spin(). */
+	self.woke_sleeper = true;
+	if (local)
+		self.woke_local = true;
 }
 
 bool
@@ -311,10 +329,14 @@ claimed(void *arg)
  * Spins on w's state while that can pay: only with a CPU to spare for the
  * thread being waited for.  A thread that has just woken a sleeper spins
  * longer: its partner needs 25-60 us to run again, and if it gives up first
- * the pair falls into waking each other for every message.  A spin that
- * ended asleep halves the thread's
- * next one, down to a sixteenth; one that was answered restores the full
- * length.  (Stopping altogether after misses was a trap: a thread that no
+ * the pair falls into waking each other for every message.  Not if that
+ * sleeper last slept on this very CPU, though: the two then most likely
+ * share it, and the partner cannot run before the spin ends.  (A pair with
+ * both threads pinned to one CPU spent 50 us spinning a half trip, 106-112
+ * us a round trip, where sleeping costs about 13; unpinned, sched_getcpu()
+ * showed runs where every wake-up went to a thread that had slept on the
+ * waker's CPU.)  A spin that ended asleep halves the thread's next one,
+ * down to a sixteenth; one that was answered restores the full length.  (Stopping altogether after misses was a trap: a thread that no
  * longer spins makes its partner's spins miss too, and a ping-pong pair
  * settled into sleeping on every message, 15-30 us a round trip.)  True if
  * the waiter was completed during the spin.
@@ -342,9 +364,9 @@ spin(struct chan__waiter *w)
 	if (spin_iters == 0)
 		return false;
 	n = spin_iters >> w->spin_misses;
-	if (w->woke_sleeper)
+	if (w->woke_sleeper && !w->woke_local)
 		n = spin_iters * SPIN_WOKE_FACTOR;
-	w->woke_sleeper = false;
+	w->woke_sleeper = w->woke_local = false;
 	done = pause_until(claimed, w, n, &refused);
 	if (done)
 		w->spin_misses = 0;
@@ -525,6 +547,7 @@ chan__wait(struct chan__waiter *w, const struct timespec *abstime,
 
 	if (!spin(w)) {
 		chan__plock(&w->mu);
+		w->sleep_cpu = this_cpu();
 		/* Fails only if a completer claimed w first. */
 		if (atomic_compare_exchange_strong(&w->state, &s,
 		    CHAN__SLEEPING)) {
