@@ -336,10 +336,11 @@ claimed(void *arg)
  * us a round trip, where sleeping costs about 13; unpinned, sched_getcpu()
  * showed runs where every wake-up went to a thread that had slept on the
  * waker's CPU.)  A spin that ended asleep halves the thread's next one,
- * down to a sixteenth; one that was answered restores the full length.  (Stopping altogether after misses was a trap: a thread that no
- * longer spins makes its partner's spins miss too, and a ping-pong pair
- * settled into sleeping on every message, 15-30 us a round trip.)  True if
- * the waiter was completed during the spin.
+ * down to a sixteenth; one that was answered restores the full length.
+ * (Stopping altogether after misses was a trap: a thread that no longer
+ * spins makes its partner's spins miss too, and a ping-pong pair settled
+ * into sleeping on every message, 15-30 us a round trip.)  True if the
+ * waiter was completed during the spin.
  */
 static bool
 spin(struct chan__waiter *w)
@@ -351,8 +352,8 @@ spin(struct chan__waiter *w)
 		/*
 		 * Whoever completes us needs this CPU: hand it over and look
 		 * again, a few times, before paying for a sleep and a wake-up
-		 * (pinned to one CPU, ping-pong at capacity 0 went from 96 to
-		 * 6 us a round trip; Vyukov's queue took 15).
+		 * (pinned to one CPU, ping-pong at capacity 0 went from about
+		 * 100 to 6 us a round trip; Vyukov's queue took 17).
 		 */
 		for (n = 0; n < POLL_YIELDS; n++) {
 			sched_yield();
