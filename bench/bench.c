@@ -374,7 +374,6 @@ seq_thread(void *arg)
 	return NULL;
 }
 
-/* ping sends i and waits for it to come back; pong echoes. */
 /*
  * pingpong_onecpu: each thread moves itself onto r->cpu, the way the
  * scheduler sometimes stacks a pair on one CPU of several.  The process
@@ -392,6 +391,7 @@ share_cpu(const struct run *r)
 	CHECK_RC(pthread_setaffinity_np(pthread_self(), sizeof(set), &set));
 }
 
+/* ping sends i and waits for it to come back; pong echoes. */
 static void *
 ping(void *arg)
 {

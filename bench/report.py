@@ -67,9 +67,13 @@ class Results:
         return [c for c in ORDER if c in have]
 
 
+# The ping-pong workloads: a round trip in ns, not messages/s.
+PINGS = ("pingpong", "pingpong_onecpu")
+
+
 def label(cell):
     wl, p, c, cap = cell
-    if wl in ("seq", "pingpong", "pingpong_onecpu"):
+    if wl == "seq" or wl in PINGS:
         shape = ""
     elif wl in ("semaphore", "lock"):
         shape = " (%d thr, %d tok)" % (c, p)
@@ -105,7 +109,7 @@ def main():
     res = Results(load(a.csv))
     meta = meta_of(a.meta)
     cells = res.cells()
-    pings = [c for c in cells if c[0] in ("pingpong", "pingpong_onecpu")]
+    pings = [c for c in cells if c[0] in PINGS]
     flow = [c for c in cells if c not in pings and
             c[0] not in ("semaphore", "lock", "sweep")]
     tokens = [c for c in cells if c[0] in ("semaphore", "lock")]
