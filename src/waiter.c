@@ -25,7 +25,7 @@
 #ifndef QUICK_NS
 #define QUICK_NS	500UL
 #endif
-/* Then it yields its CPU up to this many times (see chan__poll). */
+/* Then it yields its CPU up to this many times (yield_until). */
 #ifndef POLL_YIELDS
 #define POLL_YIELDS	4
 #endif
@@ -316,6 +316,23 @@ pause_until(bool (*done)(void *), void *arg, unsigned long n, bool *refused)
 	return ok;
 }
 
+/*
+ * Yields the CPU up to POLL_YIELDS times, looking at done(arg) after each;
+ * true once it holds.  For a thread whose partner may need this very CPU.
+ */
+static bool
+yield_until(bool (*done)(void *), void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < POLL_YIELDS; i++) {
+		sched_yield();
+		if (done(arg))
+			return true;
+	}
+	return false;
+}
+
 static bool
 claimed(void *arg)
 {
@@ -355,12 +372,7 @@ spin(struct chan__waiter *w)
 		 * (pinned to one CPU, ping-pong at capacity 0 went from about
 		 * 100 to 6 us a round trip; Vyukov's queue took 17).
 		 */
-		for (n = 0; n < POLL_YIELDS; n++) {
-			sched_yield();
-			if (claimed(w))
-				return true;
-		}
-		return false;
+		return yield_until(claimed, w);
 	}
 	if (spin_iters == 0)
 		return false;
@@ -414,7 +426,6 @@ spin(struct chan__waiter *w)
 void
 chan__poll(bool (*ready)(void *), void *arg, bool may_yield)
 {
-	unsigned i;
 	bool refused;
 
 	init();
@@ -429,11 +440,7 @@ chan__poll(bool (*ready)(void *), void *arg, bool may_yield)
 	if (refused || (ncpu > 1 && atomic_load_explicit(&blocked,
 	    memory_order_relaxed) <= ncpu))
 		return;
-	for (i = 0; i < POLL_YIELDS; i++) {
-		sched_yield();
-		if (ready(arg))
-			return;
-	}
+	(void)yield_until(ready, arg);
 }
 
 /* For white-box tests: how many threads are counted among the blocked. */
