@@ -5,7 +5,8 @@
  * ready case met is uniform among the ready ones (a random start with
  * wrap-around is not: with [never, never, ready, ready] it picks the first
  * ready case three times in four).  The fast path tries each case on its
- * channel alone, taking one side's lock.  Two such probes can each find
+ * channel alone, taking one side's lock (an unbuffered case with no
+ * partner queued is passed over without it).  Two such probes can each find
  * their case empty while at every instant one of them was ready, so only a
  * poll with every channel locked can say "nothing is ready": the slow path
  * locks the distinct channels in address order (both locks of a buffered
@@ -172,7 +173,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 	struct chan_case *c;
 	struct sel_poll sp = { cases, n };
 	size_t m = 0, nch, i, k, need;
-	bool polled = false;
+	bool polled = false, may_poll = false;
 	int r;
 
 	if ((n > 0 && cases == NULL) || n > INT_MAX ||
@@ -183,6 +184,20 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 			return fail(EINVAL);
 		if (cases[i].ch != NULL)
 			m++;
+		/*
+		 * Poll before queueing, unless every case sends on an
+		 * unbuffered channel.  A rendezvous needs one side queued, and
+		 * such a sender queues at once, as a plain send does: when
+		 * both sides polled for the other to queue first, each message
+		 * cost both polls and then a queueing anyway.  select_both at
+		 * capacity 0, interleaved rounds, medians: 0.175 -> 0.255 M/s
+		 * (eight rounds), 0.27 with the first pass below passing over
+		 * unready unbuffered cases; both together, six rounds in each
+		 * order, 0.165 -> 0.23 and 0.17 -> 0.235 M/s.
+		 */
+		if (cases[i].ch != NULL && (cases[i].op == CHAN_RECV ||
+		    cases[i].ch->cap > 0))
+			may_poll = true;
 	}
 	if (m == 0)
 		return no_cases(abstime, try);
@@ -209,12 +224,20 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 				order[k++] = (uint32_t)i;
 		for (k = 0; k < m; k++) {
 			c = &cases[next_case(w, order, k, m)];
+			/*
+			 * Unbuffered, a case is ready only with a partner
+			 * queued: its count says so without the lock.  (The
+			 * slow path decides with every lock held.)
+			 */
+			if (c->ch->cap == 0 && !chan__looks_ready(c->ch, c->op))
+				continue;
 			r = c->op == CHAN_SEND ? chan__trysend(c->ch, c->elem) :
 			    chan__tryrecv(c->ch, c->elem);
 			if (r != EAGAIN)
 				goto done;
 		}
-		if (!try && !polled && !chan__deadline_passed(abstime)) {
+		if (!try && !polled && may_poll &&
+		    !chan__deadline_passed(abstime)) {
 			/* Locking every channel and queueing is dear: poll. */
 			polled = true;
 			chan__poll(any_looks_ready, &sp, false);
