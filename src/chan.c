@@ -240,8 +240,21 @@ chan__unlock_all(chan_t *ch)
 
 /*
  * The ring.  Senders hold send_mu, receivers recv_mu.  The receivers' next
- * slot holds an element when its word reads their lap + 1.
+ * slot holds an element when its word reads filled(their lap); on a
+ * one_slot ring, the senders' next slot is free when its word reads
+ * freed(their lap).  See struct chan.
  */
+static inline size_t
+filled(size_t lap)
+{
+	return 2 * lap + 1;
+}
+
+static inline size_t
+freed(size_t lap)
+{
+	return 2 * lap;
+}
 
 /*
  * tail as the senders know it, and head as the receivers do, from the
@@ -260,6 +273,21 @@ own_head(const chan_t *ch)
 	return ch->head_lap * ch->cap + ch->head_slot;
 }
 
+/*
+ * Refreshes the senders' copy of head from head.  Never backwards: on a
+ * one_slot ring the copy may have been raised from a slot's word, which a
+ * receiver stores before it stores head.
+ */
+static inline void
+refresh_head(chan_t *ch)
+{
+	size_t h = atomic_load_explicit(&ch->head, memory_order_acquire);
+
+	CHAN__RECEIVED(&ch->head);
+	if ((ptrdiff_t)(h - ch->head_cache) > 0)
+		ch->head_cache = h;
+}
+
 /* True if the ring has a free slot; refreshes the senders' copy of head. */
 static inline bool
 has_room(chan_t *ch)
@@ -268,8 +296,16 @@ has_room(chan_t *ch)
 
 	if (t - ch->head_cache < ch->cap)
 		return true;
-	ch->head_cache = atomic_load_explicit(&ch->head, memory_order_acquire);
-	CHAN__RECEIVED(&ch->head);
+	if (ch->one_slot) {
+		/* Free: head is past t - cap, though perhaps no further. */
+		if (atomic_load_explicit(seq_of(ch, ch->tail_slot),
+		    memory_order_acquire) != freed(ch->tail_lap))
+			return false;
+		CHAN__RECEIVED(&ch->head);
+		ch->head_cache = t - ch->cap + 1;
+		return true;
+	}
+	refresh_head(ch);
 	return t - ch->head_cache < ch->cap;
 }
 
@@ -282,7 +318,7 @@ has_elem(chan_t *ch)
 	if ((ptrdiff_t)(ch->tail_cache - h) > 0)
 		return true;
 	if (atomic_load_explicit(seq_of(ch, ch->head_slot),
-	    memory_order_acquire) != ch->head_lap + 1)
+	    memory_order_acquire) != filled(ch->head_lap))
 		return false;
 	CHAN__RECEIVED(&ch->tail);
 	ch->tail_cache = h + 1;			/* there, if tail lags */
@@ -295,7 +331,7 @@ put_one(chan_t *ch, const void *elem)
 {
 	copy_elem(ch, slot(ch, ch->tail_slot), elem);
 	CHAN__SENT(&ch->tail);
-	atomic_store_explicit(seq_of(ch, ch->tail_slot), ch->tail_lap + 1,
+	atomic_store_explicit(seq_of(ch, ch->tail_slot), filled(ch->tail_lap),
 	    memory_order_release);
 	if (++ch->tail_slot == ch->cap) {
 		ch->tail_slot = 0;
@@ -308,6 +344,11 @@ static inline void
 take_one(chan_t *ch, void *elem)
 {
 	copy_elem(ch, elem, slot(ch, ch->head_slot));
+	if (ch->one_slot) {
+		CHAN__SENT(&ch->head);
+		atomic_store_explicit(seq_of(ch, ch->head_slot),
+		    freed(ch->head_lap + 1), memory_order_release);
+	}
 	if (++ch->head_slot == ch->cap) {
 		ch->head_slot = 0;
 		ch->head_lap++;
@@ -407,9 +448,7 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 	t = own_tail(ch);
 	room = ch->cap - (t - ch->head_cache);
 	if (room < n && n > 1) {
-		ch->head_cache = atomic_load_explicit(&ch->head,
-		    memory_order_acquire);
-		CHAN__RECEIVED(&ch->head);
+		refresh_head(ch);
 		room = ch->cap - (t - ch->head_cache);
 	}
 	*sent = n < room ? n : room;
@@ -772,7 +811,7 @@ chan__looks_ready(chan_t *ch, enum chan_op op)
 	 * away from the sender on every send.
 	 */
 	return atomic_load_explicit(seq_of(ch, h % ch->cap),
-	    memory_order_relaxed) == h / ch->cap + 1;
+	    memory_order_relaxed) == filled(h / ch->cap);
 }
 
 struct poll_arg {
@@ -995,6 +1034,7 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 	while (ch->hint_shift < HINT_SHIFT_MAX &&
 	    capacity >> (ch->hint_shift + 4) != 0)
 		ch->hint_shift++;
+	ch->one_slot = capacity == 1;
 	ch->policy = policy;
 	ch->ring = (unsigned char *)(ch + 1);
 	chan__mutex_init(&ch->send_mu);
@@ -1183,8 +1223,9 @@ chan_len(chan_t *ch)
 	h = atomic_load_explicit(&ch->head, memory_order_acquire);
 	t = atomic_load_explicit(&ch->tail, memory_order_acquire);
 	/*
-	 * head read first: over cap only if head moved on, under 0 only
-	 * while tail lags the slots behind it.
+	 * head read first: over cap only if head moved on (or, on a one_slot
+	 * ring, the sender refilled the slot before the receiver stored
+	 * head), under 0 only while tail lags the slots behind it.
 	 */
 	if ((ptrdiff_t)(t - h) < 0)
 		return 0;
