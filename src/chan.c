@@ -797,6 +797,17 @@ chan__looks_ready(chan_t *ch, enum chan_op op)
 		return atomic_load_explicit(op == CHAN_SEND ? &ch->nrecvw :
 		    &ch->nsendw, memory_order_relaxed) > 0;
 	}
+	if (op == CHAN_SEND && ch->one_slot) {
+		/*
+		 * The slot's word, as has_room reads it, not head: a receiver
+		 * stores both, and a poller reading the word keeps a line its
+		 * own send will fill anyway (select_rx at capacity 1, ten
+		 * interleaved rounds: 1.32 -> 1.80 M/s; mpsc 1.14 -> 1.46).
+		 */
+		t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+		return atomic_load_explicit(seq_of(ch, 0),
+		    memory_order_relaxed) == freed(t);
+	}
 	if (op == CHAN_SEND) {
 		/* head_hint <= head: it may miss room, never invent it. */
 		h = atomic_load_explicit(ch->hint_shift > 0 ? &ch->head_hint :
