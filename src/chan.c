@@ -11,16 +11,16 @@
  * side only after dropping its own.
  *
  * How the two sides of a buffered channel meet without sharing a lock.
- * A sender publishes an element (tail, release), drops send_mu with
- * chan__unlock_fence (a full fence after the unlock; on x86 the futex
- * lock's own exchange is that fence), then reads nrecvw; a receiver about
- * to sleep links its entry (nrecvw++) under recv_mu, issues a full fence,
- * then re-reads tail.  The two fences are ordered one way or the other:
- * if the receiver's comes first, the sender sees nrecvw > 0 and serves it;
- * if the sender's comes first, the receiver sees the new tail and does
- * not sleep.  Either way no element sits in the ring beside a sleeping
- * receiver.  The same argument, with head and nsendw, covers a sender
- * waiting for room.  Release/acquire alone would let both reads miss (the
+ * A sender publishes an element (its slot's word, then tail, release),
+ * drops send_mu with chan__unlock_fence (a full fence after the unlock; on
+ * x86 the futex lock's own exchange is that fence), then reads nrecvw; a
+ * receiver about to sleep links its entry (nrecvw++) under recv_mu, issues
+ * a full fence, then looks at the ring again.  The two fences are ordered
+ * one way or the other: if the receiver's comes first, the sender sees
+ * nrecvw > 0 and serves it; if the sender's comes first, the receiver sees
+ * the element and does not sleep.  Either way no element sits in the ring
+ * beside a sleeping receiver.  The same argument, with head (on a one-slot
+ * ring, the slot's word) and nsendw, covers a sender waiting for room.  Release/acquire alone would let both reads miss (the
  * store-buffer pattern), which no x86 test can show: keep both fences.
  *
  * Waking: an unbuffered channel hands the element straight between the two
