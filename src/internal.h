@@ -296,8 +296,8 @@ struct chan__queue {
  * head_cache and tail_cache are each side's copy of the other's progress,
  * so a side reads the other's lines only when its copy says full or empty.
  * head_cache never passes the elements taken, though on a one_slot ring it
- * may pass head by one while the receiver has yet to store head.  CHAN_SLIDE moves head from the send side, with both locks
- * held.
+ * may pass head by one while the receiver has yet to store head.
+ * CHAN_SLIDE moves head from the send side, with both locks held.
  *
  * head_hint is head as of the last time it crossed a multiple of
  * 2^hint_shift (hint_shift 0: no hint), stored by receivers under recv_mu,
