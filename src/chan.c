@@ -20,8 +20,9 @@
  * nrecvw > 0 and serves it; if the sender's comes first, the receiver sees
  * the element and does not sleep.  Either way no element sits in the ring
  * beside a sleeping receiver.  The same argument, with head (on a one-slot
- * ring, the slot's word) and nsendw, covers a sender waiting for room.  Release/acquire alone would let both reads miss (the
- * store-buffer pattern), which no x86 test can show: keep both fences.
+ * ring, the slot's word) and nsendw, covers a sender waiting for room.
+ * Release/acquire alone would let both reads miss (the store-buffer
+ * pattern), which no x86 test can show: keep both fences.
  *
  * Waking: an unbuffered channel hands the element straight between the two
  * threads' buffers.  A buffered one publishes into the ring first and then
