@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-/* The library is built with -fvisibility=hidden: export what is declared here. */
+/* Built with -fvisibility=hidden, the library exports what is declared here. */
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility push(default)
 #endif
