@@ -257,6 +257,13 @@ freed(size_t lap)
 	return 2 * lap;
 }
 
+/* A ring of one slot, whose receivers also free the slot in its word. */
+static inline bool
+one_slot(const chan_t *ch)
+{
+	return ch->cap == 1;
+}
+
 /*
  * tail as the senders know it, and head as the receivers do, from the
  * fields their lock guards: reading tail (head) itself would fetch its line
@@ -297,7 +304,7 @@ has_room(chan_t *ch)
 
 	if (t - ch->head_cache < ch->cap)
 		return true;
-	if (ch->one_slot) {
+	if (one_slot(ch)) {
 		/* Free: head is past t - cap, though perhaps no further. */
 		if (atomic_load_explicit(seq_of(ch, ch->tail_slot),
 		    memory_order_acquire) != freed(ch->tail_lap))
@@ -345,7 +352,7 @@ static inline void
 take_one(chan_t *ch, void *elem)
 {
 	copy_elem(ch, elem, slot(ch, ch->head_slot));
-	if (ch->one_slot) {
+	if (one_slot(ch)) {
 		CHAN__SENT(&ch->head);
 		atomic_store_explicit(seq_of(ch, ch->head_slot),
 		    freed(ch->head_lap + 1), memory_order_release);
@@ -798,7 +805,7 @@ chan__looks_ready(chan_t *ch, enum chan_op op)
 		return atomic_load_explicit(op == CHAN_SEND ? &ch->nrecvw :
 		    &ch->nsendw, memory_order_relaxed) > 0;
 	}
-	if (op == CHAN_SEND && ch->one_slot) {
+	if (op == CHAN_SEND && one_slot(ch)) {
 		/*
 		 * The slot's word, as has_room reads it, not head: a receiver
 		 * stores both, and a poller reading the word keeps a line its
@@ -1046,7 +1053,6 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 	while (ch->hint_shift < HINT_SHIFT_MAX &&
 	    capacity >> (ch->hint_shift + 4) != 0)
 		ch->hint_shift++;
-	ch->one_slot = capacity == 1;
 	ch->policy = policy;
 	ch->ring = (unsigned char *)(ch + 1);
 	chan__mutex_init(&ch->send_mu);

@@ -280,12 +280,12 @@ struct chan__queue {
  * tail - head is a signed difference and may be briefly -1 as the
  * receivers see it.  head is exact, and a sender learns of room from head.
  *
- * Except on a ring of one slot (one_slot): there a sender must learn of
- * room before every send but its first, and head, on a line of its own,
- * was a second line to fetch on each.  So a receiver also stores 2 (lap +
- * 1) into the word once it has taken the element (release, before head),
- * and a sender finds the slot free when the word reads 2 lap, on the line
- * it fills anyway (a fresh ring's word reads 0: free for lap 0).
+ * Except on a ring of one slot (one_slot() in chan.c): there a sender must
+ * learn of room before every send but its first, and head, on a line of
+ * its own, was a second line to fetch on each.  So a receiver also stores
+ * 2 (lap + 1) into the word once it has taken the element (release, before
+ * head), and a sender finds the slot free when the word reads 2 lap, on
+ * the line it fills anyway (a fresh ring's word reads 0: free for lap 0).
  * Ping-pong at capacity 1, twelve interleaved rounds: 870 -> 614 ns a
  * round trip.  With more slots one read of head finds room for several
  * sends, while the receivers' stores took the slots' lines from the
@@ -325,7 +325,6 @@ struct chan {
 	size_t			 cap;
 	size_t			 stride;	/* bytes per slot */
 	unsigned		 hint_shift;	/* see head_hint */
-	bool			 one_slot;	/* cap == 1: see the words */
 	enum chan_policy	 policy;
 	unsigned char		*ring;
 	void			*alloc;		/* what free() takes */
