@@ -333,10 +333,40 @@ has_elem(chan_t *ch)
 	return true;
 }
 
+/*
+ * A store into a slot whose line another CPU holds waits for the line, and
+ * the unlock's fence waits for the store: on a busy ring every send stalled
+ * there, for a line a receiver had read last.  So a sender asks for the
+ * line of the slot ahead slots on (PREFETCH_LINES lines' worth), for
+ * writing, some sends before it fills it, if head_cache says the receivers
+ * have left that slot.  A ring of ahead slots or fewer has no such slot
+ * (ahead is 0).  spsc at capacity 1024, three runs of five or six
+ * interleaved rounds: 18.8 -> 39.3, 19.3 -> 47.9 and 19.2 -> 44.1 M/s;
+ * mpmc 4->4 16.8 -> 36.2, 17.3 -> 43.4 and 16.3 -> 41.4.  One line ahead
+ * gained less, three and four no more.  Receivers fetching their lines
+ * ahead took them from the sender still filling them: spsc 47 -> 28 M/s.
+ */
+#define PREFETCH_LINES	2
+
+static inline void
+prefetch_ahead(chan_t *ch)
+{
+	size_t i;
+
+	if (ch->ahead == 0 ||
+	    own_tail(ch) + ch->ahead - ch->head_cache >= ch->cap)
+		return;
+	i = ch->tail_slot + ch->ahead;
+	if (i >= ch->cap)
+		i -= ch->cap;
+	chan__prefetch_write(seq_of(ch, i));
+}
+
 /* Fills the senders' next slot; publishing tail is the caller's. */
 static inline void
 put_one(chan_t *ch, const void *elem)
 {
+	prefetch_ahead(ch);
 	copy_elem(ch, slot(ch, ch->tail_slot), elem);
 	CHAN__SENT(&ch->tail);
 	atomic_store_explicit(seq_of(ch, ch->tail_slot), filled(ch->tail_lap),
@@ -1053,6 +1083,9 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 	while (ch->hint_shift < HINT_SHIFT_MAX &&
 	    capacity >> (ch->hint_shift + 4) != 0)
 		ch->hint_shift++;
+	ch->ahead = ((size_t)PREFETCH_LINES * CHAN__LINE - 1) / stride + 1;
+	if (ch->ahead >= capacity)
+		ch->ahead = 0;
 	ch->policy = policy;
 	ch->ring = (unsigned char *)(ch + 1);
 	chan__mutex_init(&ch->send_mu);
