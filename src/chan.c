@@ -38,6 +38,10 @@
 
 #include "internal.h"
 
+/* What every operation reads of a channel (see struct chan) is one line. */
+_Static_assert(offsetof(struct chan, closed) < CHAN__LINE,
+    "struct chan's fixed fields spill onto a second cache line");
+
 /* The most receives between two refreshes of head_hint: 1 << this. */
 #define HINT_SHIFT_MAX	4
 

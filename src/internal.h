@@ -340,8 +340,8 @@ struct chan {
 	size_t			 elem_size;
 	size_t			 cap;
 	size_t			 stride;	/* bytes per slot */
-	unsigned		 hint_shift;	/* see head_hint */
 	size_t			 ahead;		/* see prefetch_ahead() */
+	unsigned		 hint_shift;	/* see head_hint */
 	enum chan_policy	 policy;
 	unsigned char		*ring;
 	void			*alloc;		/* what free() takes */
