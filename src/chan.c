@@ -352,6 +352,20 @@ has_elem(chan_t *ch)
  */
 #define PREFETCH_LINES	2
 
+/* chan__can_prefetch_write(), asked once: CPUID traps to a hypervisor. */
+static bool
+can_prefetch(void)
+{
+	static _Atomic int known;	/* 0: not asked yet, 1: no, 2: yes */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (k == 0) {
+		k = chan__can_prefetch_write() ? 2 : 1;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 2;
+}
+
 static inline void
 prefetch_ahead(chan_t *ch)
 {
@@ -1088,7 +1102,7 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 	    capacity >> (ch->hint_shift + 4) != 0)
 		ch->hint_shift++;
 	ch->ahead = ((size_t)PREFETCH_LINES * CHAN__LINE - 1) / stride + 1;
-	if (ch->ahead >= capacity)
+	if (ch->ahead >= capacity || !can_prefetch())
 		ch->ahead = 0;
 	ch->policy = policy;
 	ch->ring = (unsigned char *)(ch + 1);

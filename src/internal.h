@@ -16,6 +16,10 @@
 
 #include "chan.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #define CHAN__LINE	64	/* bytes in a cache line on the machines we run on */
 
 /* The CPU's hint that this is a spin-wait loop. */
@@ -32,8 +36,9 @@ chan__cpu_relax(void)
 /*
  * The CPU's hint that the line holding p will soon be written: fetch it
  * now, for writing.  GCC's __builtin_prefetch asks x86 for a read unless
- * built for a CPU known to have PREFETCHW, which every x86-64 CPU of the
- * last decade has (older ones run it as a no-op).
+ * built for a CPU known to have PREFETCHW.  Call it only where
+ * chan__can_prefetch_write() said yes: the instruction is missing from
+ * some old x86 CPUs.
  */
 static inline void
 chan__prefetch_write(const void *p)
@@ -42,6 +47,19 @@ chan__prefetch_write(const void *p)
 	__asm__("prefetchw %0" : : "m"(*(const char *)p));
 #else
 	__builtin_prefetch(p, 1);
+#endif
+}
+
+/* Whether chan__prefetch_write is safe here: on x86, CPUID says. */
+static inline bool
+chan__can_prefetch_write(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+
+	return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & bit_PRFCHW);
+#else
+	return true;
 #endif
 }
 
