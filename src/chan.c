@@ -352,7 +352,7 @@ has_elem(chan_t *ch)
  */
 #define PREFETCH_LINES	2
 
-/* chan__can_prefetch_write(), asked once: CPUID traps to a hypervisor. */
+/* chan__can_prefetch_write(), asked once: CPUID can trap to a hypervisor. */
 static bool
 can_prefetch(void)
 {
