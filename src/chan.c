@@ -36,6 +36,10 @@
  */
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include "internal.h"
 
 /* What every operation reads of a channel (see struct chan) is one line. */
@@ -183,8 +187,8 @@ claim_first(chan_t *ch, enum chan_op op, int *was)
 		/*
 		 * The entry's line comes meanwhile: the claim does not wait.
 		 * (On x86-64 this is a read prefetch, see
-		 * chan__prefetch_write; PREFETCHW here and below measured no
-		 * better at capacity 0, six rounds in each order.)
+		 * chan__prefetch_write; PREFETCHW here and in transfer_once
+		 * measured no better at capacity 0, six rounds in each order.)
 		 */
 		__builtin_prefetch(e, 1);
 		s = chan__claim(q->head_w);
@@ -357,18 +361,27 @@ has_elem(chan_t *ch)
  */
 #define PREFETCH_LINES	2
 
-/* chan__can_prefetch_write(), asked once: CPUID can trap to a hypervisor. */
+/*
+ * Whether chan__prefetch_write is safe here: on x86, CPUID says, asked once
+ * since CPUID can trap to a hypervisor.
+ */
 static bool
 can_prefetch(void)
 {
+#if defined(__x86_64__) || defined(__i386__)
 	static _Atomic int known;	/* 0: not asked yet, 1: no, 2: yes */
 	int k = atomic_load_explicit(&known, memory_order_relaxed);
+	unsigned a, b, c, d;
 
 	if (k == 0) {
-		k = chan__can_prefetch_write() ? 2 : 1;
+		k = (__get_cpuid(0x80000001, &a, &b, &c, &d) &&
+		    (c & bit_PRFCHW)) ? 2 : 1;
 		atomic_store_explicit(&known, k, memory_order_relaxed);
 	}
 	return k == 2;
+#else
+	return true;
+#endif
 }
 
 static inline void

@@ -16,10 +16,6 @@
 
 #include "chan.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
-
 #define CHAN__LINE	64	/* bytes in a cache line on the machines we run on */
 
 /* The CPU's hint that this is a spin-wait loop. */
@@ -37,8 +33,8 @@ chan__cpu_relax(void)
  * The CPU's hint that the line holding p will soon be written: fetch it
  * now, for writing.  GCC's __builtin_prefetch asks x86 for a read unless
  * built for a CPU known to have PREFETCHW.  Call it only where
- * chan__can_prefetch_write() said yes: the instruction is missing from
- * some old x86 CPUs.
+ * can_prefetch() in chan.c said yes: the instruction is missing from some
+ * old x86 CPUs.
  */
 static inline void
 chan__prefetch_write(const void *p)
@@ -47,19 +43,6 @@ chan__prefetch_write(const void *p)
 	__asm__("prefetchw %0" : : "m"(*(const char *)p));
 #else
 	__builtin_prefetch(p, 1);
-#endif
-}
-
-/* Whether chan__prefetch_write is safe here: on x86, CPUID says. */
-static inline bool
-chan__can_prefetch_write(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	unsigned a, b, c, d;
-
-	return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & bit_PRFCHW);
-#else
-	return true;
 #endif
 }
 
