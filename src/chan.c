@@ -1005,6 +1005,8 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		e->index = 0;
 		e->op = op;
 		chan__link(ch, e);
+		/* Unbuffered, the first in its queue may yield: see spin(). */
+		w->at_head = ch->cap == 0 && e->prev == NULL;
 		if (ch->cap > 0) {
 			/* Our half of the fence argument at the top. */
 			atomic_thread_fence(memory_order_seq_cst);
