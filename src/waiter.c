@@ -385,7 +385,7 @@ claimed(void *arg)
  * consumer slower, and the next spins miss more.  A waiter behind others
  * in its queue sleeps at once, as before: its partner's next operation
  * completes another, and when every waiter yielded, mpmc 4->4 at capacity
- * 0 lost 9-27%.  An answered yield still counts as a missed spin for the
+ * 0 lost 9-61%.  An answered yield still counts as a missed spin for the
  * next spin's length.  Measured with bench/ (20 runs of each, ABBA, M
  * messages/s, before -> after): select_rx at capacity 0, 0.63 -> 1.58;
  * spsc, mpsc, mpmc and select_both at capacity 0 and ping-pong within the
