@@ -1005,7 +1005,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		e->index = 0;
 		e->op = op;
 		chan__link(ch, e);
-		/* Unbuffered, the first in its queue may yield: see spin(). */
+		/* Unbuffered, with none queued ahead, it may yield: spin(). */
 		w->at_head = ch->cap == 0 && e->prev == NULL;
 		if (ch->cap > 0) {
 			/* Our half of the fence argument at the top. */

@@ -259,7 +259,7 @@ struct chan__waiter {
 	bool			 woke_sleeper;	/* since this thread last spun */
 	bool			 woke_local;	/* one that slept on this CPU */
 	bool			 counted;	/* among the blocked (chan__poll) */
-	bool			 at_head;	/* see spin() in waiter.c */
+	bool			 at_head;	/* queued first, unbuffered: spin() */
 	uint64_t		 rng;
 	void			*ents;		/* select scratch, grown rarely */
 	size_t			 nents;		/* its size in bytes */

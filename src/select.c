@@ -271,7 +271,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 
 		atomic_store_explicit(&w->state, CHAN__WAITING,
 		    memory_order_relaxed);
-		w->at_head = false;	/* a select never yields: chan__poll */
+		w->at_head = false;	/* a select does not yield: chan__poll */
 		for (i = 0, k = 0; i < n; i++) {
 			if (cases[i].ch == NULL)
 				continue;
