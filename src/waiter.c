@@ -331,15 +331,15 @@ pause_until(bool (*done)(void *), void *arg, unsigned long n, bool *refused)
 }
 
 /*
- * Yields the CPU up to POLL_YIELDS times, looking at done(arg) after each;
+ * Yields the CPU up to n times, looking at done(arg) after each;
  * true once it holds.  For a thread whose partner may need this very CPU.
  */
 static bool
-yield_until(bool (*done)(void *), void *arg)
+yield_until(bool (*done)(void *), void *arg, unsigned n)
 {
 	unsigned i;
 
-	for (i = 0; i < POLL_YIELDS; i++) {
+	for (i = 0; i < n; i++) {
 		sched_yield();
 		if (done(arg))
 			return true;
@@ -410,7 +410,7 @@ spin(struct chan__waiter *w)
 		 * (pinned to one CPU, ping-pong at capacity 0 went from about
 		 * 100 to 6 us a round trip; Vyukov's queue took 17).
 		 */
-		return yield_until(claimed, w);
+		return yield_until(claimed, w, POLL_YIELDS);
 	}
 	if (spin_iters == 0)
 		return false;
@@ -423,10 +423,8 @@ spin(struct chan__waiter *w)
 		w->spin_misses = 0;
 	else if (w->spin_misses < SPIN_MIN_SHIFT)
 		w->spin_misses++;
-	if (!done && w->at_head && count_in() > ncpu) {
-		sched_yield();
-		done = claimed(w);
-	}
+	if (!done && w->at_head && count_in() > ncpu)
+		done = yield_until(claimed, w, 1);
 	return done;
 }
 
@@ -481,7 +479,7 @@ chan__poll(bool (*ready)(void *), void *arg, bool may_yield)
 	n = count_in();
 	if (refused || (ncpu > 1 && n <= ncpu))
 		return;
-	(void)yield_until(ready, arg);
+	(void)yield_until(ready, arg, POLL_YIELDS);
 }
 
 /* For white-box tests: how many threads are counted among the blocked. */
