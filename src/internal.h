@@ -266,6 +266,25 @@ struct chan__waiter {
 };
 
 /*
+ * Returns a random number below bound (> 0), from w's xorshift64*: the
+ * high 32 bits of its output scaled by bound, a multiply where a division
+ * (%) cost more than the rest of the generator.  Each value's chance is
+ * within bound / 2^32 of 1 / bound.  Inline: a select calls it for every
+ * case it tries.
+ */
+static inline uint32_t
+chan__random(struct chan__waiter *w, uint32_t bound)
+{
+	uint64_t x = w->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	w->rng = x;
+	return (uint32_t)((((x * 0x2545f4914f6cdd1du) >> 32) * bound) >> 32);
+}
+
+/*
  * A waiter queue, guarded by its lock (chan__queue_lock()).  head_w is
  * head->w while head is not NULL, kept on the queue's own line: a
  * completer can then claim the first waiter while the line of its entry
@@ -375,7 +394,6 @@ int			 chan__claim(struct chan__waiter *);
 void			 chan__done_sleeping(struct chan__waiter *);
 int			 chan__wait(struct chan__waiter *, const struct timespec *,
 			    void (*)(void *), void *);
-uint32_t		 chan__random(struct chan__waiter *, uint32_t);
 void			 chan__poll(bool (*)(void *), void *, bool);
 void			 chan__uncount(void);
 int			 chan__nblocked(void);

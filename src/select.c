@@ -39,16 +39,6 @@ fail(int err)
 	return -1;
 }
 
-static bool
-case_valid(const struct chan_case *c)
-{
-	if (c->ch == NULL)
-		return true;	/* disabled: never ready, never checked */
-	if (c->op == CHAN_SEND)
-		return chan__elem_ok(c->ch, c->elem);
-	return c->op == CHAN_RECV;
-}
-
 static int
 cmp_chan(const void *a, const void *b)
 {
@@ -105,8 +95,13 @@ no_cases(const struct timespec *abstime, bool try)
 static uint32_t
 next_case(struct chan__waiter *w, uint32_t *order, size_t k, size_t m)
 {
-	size_t j = k + chan__random(w, (uint32_t)(m - k));
-	uint32_t t = order[j];
+	size_t j;
+	uint32_t t;
+
+	if (m - k == 1)
+		return order[k];	/* the last one left */
+	j = k + chan__random(w, (uint32_t)(m - k));
+	t = order[j];
 
 	order[j] = order[k];
 	order[k] = t;
@@ -179,28 +174,6 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 	if ((n > 0 && cases == NULL) || n > INT_MAX ||
 	    !chan__timespec_valid(abstime))
 		return fail(EINVAL);
-	for (i = 0; i < n; i++) {
-		if (!case_valid(&cases[i]))
-			return fail(EINVAL);
-		if (cases[i].ch != NULL)
-			m++;
-		/*
-		 * Poll before queueing, unless every case sends on an
-		 * unbuffered channel.  A rendezvous needs one side queued, and
-		 * such a sender queues at once, as a plain send does: when
-		 * both sides polled for the other to queue first, each message
-		 * cost both polls and then a queueing anyway.  select_both at
-		 * capacity 0, interleaved rounds, medians: 0.175 -> 0.255 M/s
-		 * (eight rounds), 0.27 with the first pass below passing over
-		 * unready unbuffered cases; both together, six rounds in each
-		 * order, 0.165 -> 0.23 and 0.17 -> 0.235 M/s.
-		 */
-		if (cases[i].ch != NULL && (cases[i].op == CHAN_RECV ||
-		    cases[i].ch->cap > 0))
-			may_poll = true;
-	}
-	if (m == 0)
-		return no_cases(abstime, try);
 
 	/*
 	 * Scratch: the entries, then (more cases than the stack arrays hold)
@@ -216,12 +189,40 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		chans = (chan_t **)(sw.ents + n);
 		order = (uint32_t *)(chans + n);
 	}
+
+	/*
+	 * One pass checks the cases and lists the enabled ones in order[];
+	 * shuffling in place (next_case) leaves it a list of the same cases,
+	 * so it serves every later pass as it is.
+	 */
+	for (i = 0; i < n; i++) {
+		c = &cases[i];
+		if (c->ch == NULL)
+			continue;	/* disabled: never ready, never checked */
+		if (c->op == CHAN_SEND ? !chan__elem_ok(c->ch, c->elem) :
+		    c->op != CHAN_RECV)
+			return fail(EINVAL);
+		order[m++] = (uint32_t)i;
+		/*
+		 * Poll before queueing, unless every case sends on an
+		 * unbuffered channel.  A rendezvous needs one side queued, and
+		 * such a sender queues at once, as a plain send does: when
+		 * both sides polled for the other to queue first, each message
+		 * cost both polls and then a queueing anyway.  select_both at
+		 * capacity 0, interleaved rounds, medians: 0.175 -> 0.255 M/s
+		 * (eight rounds), 0.27 with the first pass below passing over
+		 * unready unbuffered cases; both together, six rounds in each
+		 * order, 0.165 -> 0.23 and 0.17 -> 0.235 M/s.
+		 */
+		if (c->op == CHAN_RECV || c->ch->cap > 0)
+			may_poll = true;
+	}
+	if (m == 0)
+		return no_cases(abstime, try);
+
 	if (!try)
 		pthread_testcancel();	/* see transfer_once in chan.c */
 	for (;;) {
-		for (i = 0, k = 0; i < n; i++)
-			if (cases[i].ch != NULL)
-				order[k++] = (uint32_t)i;
 		for (k = 0; k < m; k++) {
 			c = &cases[next_case(w, order, k, m)];
 			/*

@@ -171,19 +171,6 @@ chan__self(void)
 	return w;
 }
 
-/* Returns a uniformly random number below bound (> 0), from xorshift64*. */
-uint32_t
-chan__random(struct chan__waiter *w, uint32_t bound)
-{
-	uint64_t x = w->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	w->rng = x;
-	return (uint32_t)(((x * 0x2545f4914f6cdd1du) >> 32) % bound);
-}
-
 /*
  * Returns a scratch area of at least size bytes owned by w's thread, or NULL
  * (ENOMEM).  It grows rarely: a thread's first select allocates it and
