@@ -956,11 +956,26 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 	}
 	if (ch->cap == 0) {
 		/*
-		 * The partners' queue is the next line we need after the
-		 * lock's: fetch both at once instead of one after the other.
+		 * Fetch at once, while the lock's line comes, the lines the
+		 * critical section needs next: the partners' queue, and for
+		 * queueing, our own queue, our entry and our state.  A
+		 * completer wrote the last two when it took us off a queue,
+		 * and our next queueing waited for each in turn, with the lock
+		 * held, while the partner that would complete us spun on it.
+		 * Ping-pong at capacity 0, medians of paired ratios of round
+		 * trips to the partners' queue alone: 0.72 (20 interleaved
+		 * rounds), 0.82 and 0.80 (16 each); 0.79 and 0.83 without our
+		 * own queue.  Throughput at capacity 0, same 16 rounds: spsc
+		 * 1.27, mpsc 1.08, mpmc 2->2 1.19, 4->4 0.99, select_rx 1.13.
 		 */
 		__builtin_prefetch(queue_of(ch, op == CHAN_SEND ? CHAN_RECV :
 		    CHAN_SEND), 1);
+		if (!try && can_prefetch()) {
+			w = chan__self();
+			chan__prefetch_write(queue_of(ch, op));
+			chan__prefetch_write(&w->ent);
+			chan__prefetch_write(&w->state);
+		}
 	}
 	for (;;) {
 		chan__lock(mu);
