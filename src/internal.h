@@ -18,6 +18,13 @@
 
 #define CHAN__LINE	64	/* bytes in a cache line on the machines we run on */
 
+/* Keeps a slow path out of line, so that its caller's frame stays small. */
+#if defined(__GNUC__)
+#define CHAN__NOINLINE	__attribute__((noinline))
+#else
+#define CHAN__NOINLINE
+#endif
+
 /* The CPU's hint that this is a spin-wait loop. */
 static inline void
 chan__cpu_relax(void)

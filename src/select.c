@@ -156,92 +156,70 @@ any_looks_ready(void *arg)
 	return false;
 }
 
-static int
-select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
-    bool try)
+/*
+ * One pass over the enabled cases (order[0..m), shuffled as it goes), each
+ * tried on its own channel: the index of the case that completed, its err
+ * set, or -1.
+ */
+static inline int
+first_pass(struct chan_case *cases, struct chan__waiter *w, uint32_t *order,
+    size_t m)
 {
-	uint32_t stack_order[STACK_CASES], *order = stack_order;
-	chan_t *stack_chans[STACK_CASES], **chans = stack_chans;
-	struct sel_wait sw = { .cases = cases };
-	struct chan__entry *wake;
-	struct chan__waiter *w;
 	struct chan_case *c;
-	struct sel_poll sp = { cases, n };
-	size_t m = 0, nch, i, k, need;
-	bool polled = false, may_poll = false;
+	size_t k;
 	int r;
 
-	if ((n > 0 && cases == NULL) || n > INT_MAX ||
-	    !chan__timespec_valid(abstime))
-		return fail(EINVAL);
+	for (k = 0; k < m; k++) {
+		c = &cases[next_case(w, order, k, m)];
+		/*
+		 * Unbuffered, a case is ready only with a partner queued: its
+		 * count says so without the lock.  (The slow path decides with
+		 * every lock held.)
+		 */
+		if (c->ch->cap == 0 && !chan__looks_ready(c->ch, c->op))
+			continue;
+		r = c->op == CHAN_SEND ? chan__trysend(c->ch, c->elem) :
+		    chan__tryrecv(c->ch, c->elem);
+		if (r != EAGAIN) {
+			c->err = r;
+			return (int)(c - cases);
+		}
+	}
+	return -1;
+}
 
-	/*
-	 * Scratch: the entries, then (more cases than the stack arrays hold)
-	 * the channels and the order.  Up to STACK_CASES cases, only a wait
-	 * needs it; a thread's first wait allocates it, later ones reuse it.
-	 */
-	w = chan__self();
+/*
+ * The rest of a select whose first pass found nothing ready: poll, then
+ * lock every channel and queue, wait, and after a retry wake-up start
+ * again with a first pass.  Apart from select_impl so that the common
+ * case does not set up what only this needs.
+ */
+static CHAN__NOINLINE int
+select_wait(struct chan_case *cases, size_t n, const struct timespec *abstime,
+    bool try, uint32_t *order, size_t m, bool may_poll)
+{
+	chan_t *stack_chans[STACK_CASES], **chans = stack_chans;
+	struct sel_wait sw = { .cases = cases };
+	struct sel_poll sp = { cases, n };
+	struct chan__waiter *w = chan__self();
+	struct chan__entry *wake;
+	struct chan_case *c;
+	size_t nch, i, k, need;
+	bool polled = false;
+	int r;
+
 	need = n * (sizeof(struct chan__entry) + sizeof(chan_t *) +
 	    sizeof(uint32_t));
-	if (n > STACK_CASES) {
-		if ((sw.ents = chan__scratch(w, need)) == NULL)
-			return fail(ENOMEM);
-		chans = (chan_t **)(sw.ents + n);
-		order = (uint32_t *)(chans + n);
-	}
-
-	/*
-	 * One pass checks the cases and lists the enabled ones in order[];
-	 * shuffling in place (next_case) leaves it a list of the same cases,
-	 * so it serves every later pass as it is.
-	 */
-	for (i = 0; i < n; i++) {
-		c = &cases[i];
-		if (c->ch == NULL)
-			continue;	/* disabled: never ready, never checked */
-		if (c->op == CHAN_SEND ? !chan__elem_ok(c->ch, c->elem) :
-		    c->op != CHAN_RECV)
-			return fail(EINVAL);
-		order[m++] = (uint32_t)i;
-		/*
-		 * Poll before queueing, unless every case sends on an
-		 * unbuffered channel.  A rendezvous needs one side queued, and
-		 * such a sender queues at once, as a plain send does: when
-		 * both sides polled for the other to queue first, each message
-		 * cost both polls and then a queueing anyway.  select_both at
-		 * capacity 0, interleaved rounds, medians: 0.175 -> 0.255 M/s
-		 * (eight rounds), 0.27 with the first pass below passing over
-		 * unready unbuffered cases; both together, six rounds in each
-		 * order, 0.165 -> 0.23 and 0.17 -> 0.235 M/s.
-		 */
-		if (c->op == CHAN_RECV || c->ch->cap > 0)
-			may_poll = true;
-	}
-	if (m == 0)
-		return no_cases(abstime, try);
-
-	if (!try)
-		pthread_testcancel();	/* see transfer_once in chan.c */
+	if (n > STACK_CASES)
+		chans = (chan_t **)((struct chan__entry *)w->ents + n);
 	for (;;) {
-		for (k = 0; k < m; k++) {
-			c = &cases[next_case(w, order, k, m)];
-			/*
-			 * Unbuffered, a case is ready only with a partner
-			 * queued: its count says so without the lock.  (The
-			 * slow path decides with every lock held.)
-			 */
-			if (c->ch->cap == 0 && !chan__looks_ready(c->ch, c->op))
-				continue;
-			r = c->op == CHAN_SEND ? chan__trysend(c->ch, c->elem) :
-			    chan__tryrecv(c->ch, c->elem);
-			if (r != EAGAIN)
-				goto done;
-		}
 		if (!try && !polled && may_poll &&
 		    !chan__deadline_passed(abstime)) {
 			/* Locking every channel and queueing is dear: poll. */
 			polled = true;
 			chan__poll(any_looks_ready, &sp, false);
+			if ((r = first_pass(cases, w, order, m)) >= 0)
+				goto done;
 			continue;
 		}
 
@@ -257,6 +235,8 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 			unlock_channels(chans, nch);
 			chan__wake(wake);
 			chan__serve(c->ch);	/* the ring changed */
+			c->err = r;
+			r = (int)(c - cases);
 			goto done;
 		}
 		if (try)
@@ -295,18 +275,93 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		if (r == ETIMEDOUT)
 			goto out;
 		c = &cases[w->index];
-		if ((r = w->result) != CHAN__RETRY)
+		if ((r = w->result) != CHAN__RETRY) {
+			c->err = r;
+			r = (int)(c - cases);
 			goto done;
+		}
 		chan__retried(c->ch, c->op);
 		pass_retry(&sw, c->ch);
+		if ((r = first_pass(cases, w, order, m)) >= 0)
+			goto done;
 	}
 done:
 	pass_retry(&sw, NULL);
-	c->err = r;
-	return (int)(c - cases);
+	return r;
 out:
 	pass_retry(&sw, NULL);
 	return fail(r);
+}
+
+/*
+ * Checks the cases, lists the enabled ones, and makes the first pass; only
+ * a select that finds nothing ready goes on to select_wait.
+ */
+static int
+select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
+    bool try)
+{
+	uint32_t stack_order[STACK_CASES], *order = stack_order;
+	struct chan__waiter *w;
+	chan_t *ch;
+	enum chan_op op;
+	size_t m = 0, i;
+	bool may_poll = false;
+	int r;
+
+	if ((n > 0 && cases == NULL) || n > INT_MAX ||
+	    !chan__timespec_valid(abstime))
+		return fail(EINVAL);
+
+	/*
+	 * Scratch: the entries, then (more cases than the stack arrays hold)
+	 * the channels and the order.  Up to STACK_CASES cases, only a wait
+	 * needs it; a thread's first wait allocates it, later ones reuse it.
+	 */
+	w = chan__self();
+	if (n > STACK_CASES) {
+		if (chan__scratch(w, n * (sizeof(struct chan__entry) +
+		    sizeof(chan_t *) + sizeof(uint32_t))) == NULL)
+			return fail(ENOMEM);
+		order = (uint32_t *)((chan_t **)((struct chan__entry *)
+		    w->ents + n) + n);
+	}
+
+	/*
+	 * One pass checks the cases and lists the enabled ones in order[];
+	 * shuffling in place (next_case) leaves it a list of the same cases,
+	 * so it serves every later pass as it is.
+	 */
+	for (i = 0; i < n; i++) {
+		if ((ch = cases[i].ch) == NULL)
+			continue;	/* disabled: never ready, never checked */
+		op = cases[i].op;
+		if (op == CHAN_SEND ? !chan__elem_ok(ch, cases[i].elem) :
+		    op != CHAN_RECV)
+			return fail(EINVAL);
+		order[m++] = (uint32_t)i;
+		/*
+		 * Poll before queueing, unless every case sends on an
+		 * unbuffered channel.  A rendezvous needs one side queued, and
+		 * such a sender queues at once, as a plain send does: when
+		 * both sides polled for the other to queue first, each message
+		 * cost both polls and then a queueing anyway.  select_both at
+		 * capacity 0, interleaved rounds, medians: 0.175 -> 0.255 M/s
+		 * (eight rounds), 0.27 with the first pass below passing over
+		 * unready unbuffered cases; both together, six rounds in each
+		 * order, 0.165 -> 0.23 and 0.17 -> 0.235 M/s.
+		 */
+		if (op == CHAN_RECV || ch->cap > 0)
+			may_poll = true;
+	}
+	if (m == 0)
+		return no_cases(abstime, try);
+
+	if (!try)
+		pthread_testcancel();	/* see transfer_once in chan.c */
+	if ((r = first_pass(cases, w, order, m)) >= 0)
+		return r;
+	return select_wait(cases, n, abstime, try, order, m, may_poll);
 }
 
 int
