@@ -43,7 +43,7 @@
 #include "internal.h"
 
 /* What every operation reads of a channel (see struct chan) is one line. */
-_Static_assert(offsetof(struct chan, closed) < CHAN__LINE,
+_Static_assert(offsetof(struct chan, prefetchw) < CHAN__LINE,
     "struct chan's fixed fields spill onto a second cache line");
 
 /* The most receives between two refreshes of head_hint: 1 << this. */
@@ -970,7 +970,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 		 */
 		__builtin_prefetch(queue_of(ch, op == CHAN_SEND ? CHAN_RECV :
 		    CHAN_SEND), 1);
-		if (!try && can_prefetch()) {
+		if (!try && ch->prefetchw) {
 			w = chan__self();
 			chan__prefetch_write(queue_of(ch, op));
 			chan__prefetch_write(&w->ent);
@@ -1137,7 +1137,8 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 	    capacity >> (ch->hint_shift + 4) != 0)
 		ch->hint_shift++;
 	ch->ahead = ((size_t)PREFETCH_LINES * CHAN__LINE - 1) / stride + 1;
-	if (ch->ahead >= capacity || !can_prefetch())
+	ch->prefetchw = can_prefetch();
+	if (ch->ahead >= capacity || !ch->prefetchw)
 		ch->ahead = 0;
 	ch->policy = policy;
 	ch->ring = (unsigned char *)(ch + 1);

@@ -374,6 +374,7 @@ struct chan {
 	unsigned char		*ring;
 	void			*alloc;		/* what free() takes */
 	_Atomic bool		 closed;
+	bool			 prefetchw;	/* chan__prefetch_write is safe */
 
 	_Alignas(CHAN__LINE) chan__mutex send_mu;
 	size_t			 tail_slot;
