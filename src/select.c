@@ -39,6 +39,17 @@ fail(int err)
 	return -1;
 }
 
+/* For a select too big for the stack arrays, checked before it allocates. */
+static bool
+case_valid(const struct chan_case *c)
+{
+	if (c->ch == NULL)
+		return true;	/* disabled: never ready, never checked */
+	if (c->op == CHAN_SEND)
+		return chan__elem_ok(c->ch, c->elem);
+	return c->op == CHAN_RECV;
+}
+
 static int
 cmp_chan(const void *a, const void *b)
 {
@@ -320,6 +331,10 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 	 */
 	w = chan__self();
 	if (n > STACK_CASES) {
+		/* Bad input fails EINVAL before anything is allocated. */
+		for (i = 0; i < n; i++)
+			if (!case_valid(&cases[i]))
+				return fail(EINVAL);
 		if (chan__scratch(w, n * (sizeof(struct chan__entry) +
 		    sizeof(chan_t *) + sizeof(uint32_t))) == NULL)
 			return fail(ENOMEM);

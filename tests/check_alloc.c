@@ -621,6 +621,50 @@ START_TEST(second_select_wait_allocates_nothing)
 }
 END_TEST
 
+/* The thread of big_select_with_bad_case_allocates_nothing. */
+static void *
+bad_big_main(void *arg)
+{
+	struct sel_args *a = arg;
+	struct chan_case cs[MANY];
+	int v = 1;
+	size_t i;
+
+	/* A small select first, so that the thread's waiter is set up. */
+	cs[0] = (struct chan_case){ a->idle, CHAN_RECV, &a->got, -1 };
+	(void)chan_tryselect(cs, 1);
+	for (i = 0; i < MANY; i++)
+		cs[i] = (struct chan_case){ a->idle, CHAN_SEND, &v, -1 };
+	cs[MANY - 1].op = (enum chan_op)42;
+	arm(1);
+	errno = 0;
+	a->idx = chan_tryselect(cs, MANY);
+	a->err = errno;
+	a->seen = disarm();
+	return NULL;
+}
+
+/*
+ * A select with more cases than fit on the stack, one of them bad, fails
+ * EINVAL before it allocates its scratch: bad input never reads ENOMEM.
+ */
+START_TEST(big_select_with_bad_case_allocates_nothing)
+{
+	struct sel_args a;
+	pthread_t t;
+
+	memset(&a, 0, sizeof(a));
+	a.idle = chan_create(sizeof(int), 0, CHAN_BLOCK);
+	ck_assert_ptr_nonnull(a.idle);
+	ck_assert_int_eq(pthread_create(&t, NULL, bad_big_main, &a), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_msg(a.idx == -1 && a.err == EINVAL, "chan_tryselect: %d, %s",
+	    a.idx, strerror(a.err));
+	ck_assert_uint_eq(a.seen, 0);
+	chan_destroy(a.idle);
+}
+END_TEST
+
 static Suite *
 alloc_suite(void)
 {
@@ -641,6 +685,7 @@ alloc_suite(void)
 	tcase_add_loop_test(tc, first_select_wait_reports_failed_allocation,
 	    0, 2);
 	tcase_add_test(tc, second_select_wait_allocates_nothing);
+	tcase_add_test(tc, big_select_with_bad_case_allocates_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("steady");
