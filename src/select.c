@@ -39,7 +39,6 @@ fail(int err)
 	return -1;
 }
 
-/* For a select too big for the stack arrays, checked before it allocates. */
 static bool
 case_valid(const struct chan_case *c)
 {
@@ -348,12 +347,11 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 	 * so it serves every later pass as it is.
 	 */
 	for (i = 0; i < n; i++) {
-		if ((ch = cases[i].ch) == NULL)
-			continue;	/* disabled: never ready, never checked */
-		op = cases[i].op;
-		if (op == CHAN_SEND ? !chan__elem_ok(ch, cases[i].elem) :
-		    op != CHAN_RECV)
+		if (!case_valid(&cases[i]))
 			return fail(EINVAL);
+		if ((ch = cases[i].ch) == NULL)
+			continue;
+		op = cases[i].op;
 		order[m++] = (uint32_t)i;
 		/*
 		 * Poll before queueing, unless every case sends on an
