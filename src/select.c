@@ -49,6 +49,18 @@ case_valid(const struct chan_case *c)
 	return c->op == CHAN_RECV;
 }
 
+/*
+ * A select's scratch (chan__scratch): its n entries, then, for more cases
+ * than the stack arrays hold, its n channels and its n-case order.  The
+ * entries, or NULL (ENOMEM).
+ */
+static struct chan__entry *
+sel_scratch(struct chan__waiter *w, size_t n)
+{
+	return chan__scratch(w, n * (sizeof(struct chan__entry) +
+	    sizeof(chan_t *) + sizeof(uint32_t)));
+}
+
 static int
 cmp_chan(const void *a, const void *b)
 {
@@ -206,22 +218,21 @@ first_pass(struct chan_case *cases, struct chan__waiter *w, uint32_t *order,
  */
 static CHAN__NOINLINE int
 select_wait(struct chan_case *cases, size_t n, const struct timespec *abstime,
-    bool try, uint32_t *order, size_t m, bool may_poll)
+    bool try, struct chan__waiter *w, uint32_t *order, size_t m,
+    bool may_poll)
 {
 	chan_t *stack_chans[STACK_CASES], **chans = stack_chans;
 	struct sel_wait sw = { .cases = cases };
 	struct sel_poll sp = { cases, n };
-	struct chan__waiter *w = chan__self();
 	struct chan__entry *wake;
 	struct chan_case *c;
-	size_t nch, i, k, need;
+	size_t nch, i, k;
 	bool polled = false;
 	int r;
 
-	need = n * (sizeof(struct chan__entry) + sizeof(chan_t *) +
-	    sizeof(uint32_t));
+	/* select_impl took the scratch already: this only finds it. */
 	if (n > STACK_CASES)
-		chans = (chan_t **)((struct chan__entry *)w->ents + n);
+		chans = (chan_t **)(sel_scratch(w, n) + n);
 	for (;;) {
 		if (!try && !polled && may_poll &&
 		    !chan__deadline_passed(abstime)) {
@@ -253,7 +264,7 @@ select_wait(struct chan_case *cases, size_t n, const struct timespec *abstime,
 			r = EAGAIN;	/* confirmed with every channel locked */
 		else if (chan__deadline_passed(abstime))
 			r = ETIMEDOUT;
-		else if ((sw.ents = chan__scratch(w, need)) == NULL)
+		else if ((sw.ents = sel_scratch(w, n)) == NULL)
 			r = ENOMEM;
 		if (r != EAGAIN || try) {
 			unlock_channels(chans, nch);
@@ -312,6 +323,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
     bool try)
 {
 	uint32_t stack_order[STACK_CASES], *order = stack_order;
+	struct chan__entry *ents;
 	struct chan__waiter *w;
 	chan_t *ch;
 	enum chan_op op;
@@ -324,9 +336,9 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		return fail(EINVAL);
 
 	/*
-	 * Scratch: the entries, then (more cases than the stack arrays hold)
-	 * the channels and the order.  Up to STACK_CASES cases, only a wait
-	 * needs it; a thread's first wait allocates it, later ones reuse it.
+	 * Up to STACK_CASES cases, only a wait needs the scratch
+	 * (sel_scratch); a thread's first wait allocates it, later ones
+	 * reuse it.
 	 */
 	w = chan__self();
 	if (n > STACK_CASES) {
@@ -334,11 +346,9 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		for (i = 0; i < n; i++)
 			if (!case_valid(&cases[i]))
 				return fail(EINVAL);
-		if (chan__scratch(w, n * (sizeof(struct chan__entry) +
-		    sizeof(chan_t *) + sizeof(uint32_t))) == NULL)
+		if ((ents = sel_scratch(w, n)) == NULL)
 			return fail(ENOMEM);
-		order = (uint32_t *)((chan_t **)((struct chan__entry *)
-		    w->ents + n) + n);
+		order = (uint32_t *)((chan_t **)(ents + n) + n);
 	}
 
 	/*
@@ -374,7 +384,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		pthread_testcancel();	/* see transfer_once in chan.c */
 	if ((r = first_pass(cases, w, order, m)) >= 0)
 		return r;
-	return select_wait(cases, n, abstime, try, order, m, may_poll);
+	return select_wait(cases, n, abstime, try, w, order, m, may_poll);
 }
 
 int
