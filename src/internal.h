@@ -397,7 +397,7 @@ struct chan {
 };
 
 /* waiter.c */
-struct chan__waiter	*chan__self(void);
+void			 chan__self_init(struct chan__waiter *);
 int			 chan__claim(struct chan__waiter *);
 void			 chan__done_sleeping(struct chan__waiter *);
 int			 chan__wait(struct chan__waiter *, const struct timespec *,
@@ -406,9 +406,32 @@ void			 chan__poll(bool (*)(void *), void *, bool);
 void			 chan__uncount(void);
 int			 chan__nblocked(void);
 int			 chan__ncpu(void);
-bool			 chan__timespec_valid(const struct timespec *);
 bool			 chan__deadline_passed(const struct timespec *);
 void			*chan__scratch(struct chan__waiter *, size_t);
+
+/*
+ * The calling thread's waiter (waiter.c).  Inline: every select and every
+ * blocking call asks for it, and the question is one thread-local address
+ * and a test once the waiter is set up.
+ */
+extern _Thread_local struct chan__waiter chan__tls_waiter;
+
+static inline struct chan__waiter *
+chan__self(void)
+{
+	struct chan__waiter *w = &chan__tls_waiter;
+
+	if (!w->ready)
+		chan__self_init(w);
+	return w;
+}
+
+/* True if ts is NULL (no deadline) or a valid absolute time. */
+static inline bool
+chan__timespec_valid(const struct timespec *ts)
+{
+	return ts == NULL || (ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L);
+}
 
 /* chan.c, for select.c */
 chan__mutex		*chan__queue_lock(chan_t *, enum chan_op);

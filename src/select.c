@@ -114,7 +114,7 @@ no_cases(const struct timespec *abstime, bool try)
  * Moves a uniformly chosen one of order[k], ..., order[m - 1] to order[k]
  * and returns it: one step of a Fisher-Yates shuffle, done lazily.
  */
-static uint32_t
+static inline uint32_t
 next_case(struct chan__waiter *w, uint32_t *order, size_t k, size_t m)
 {
 	size_t j;
@@ -218,8 +218,7 @@ first_pass(struct chan_case *cases, struct chan__waiter *w, uint32_t *order,
  */
 static CHAN__NOINLINE int
 select_wait(struct chan_case *cases, size_t n, const struct timespec *abstime,
-    bool try, struct chan__waiter *w, uint32_t *order, size_t m,
-    bool may_poll)
+    bool try, struct chan__waiter *w, uint32_t *order, size_t m)
 {
 	chan_t *stack_chans[STACK_CASES], **chans = stack_chans;
 	struct sel_wait sw = { .cases = cases };
@@ -227,12 +226,25 @@ select_wait(struct chan_case *cases, size_t n, const struct timespec *abstime,
 	struct chan__entry *wake;
 	struct chan_case *c;
 	size_t nch, i, k;
-	bool polled = false;
+	bool polled = false, may_poll = false;
 	int r;
 
 	/* select_impl took the scratch already: this only finds it. */
 	if (n > STACK_CASES)
 		chans = (chan_t **)(sel_scratch(w, n) + n);
+	/*
+	 * Poll before queueing, unless every case sends on an unbuffered
+	 * channel.  A rendezvous needs one side queued, and such a sender
+	 * queues at once, as a plain send does: when both sides polled for
+	 * the other to queue first, each message cost both polls and then a
+	 * queueing anyway.  select_both at capacity 0, interleaved rounds,
+	 * medians: 0.175 -> 0.255 M/s (eight rounds), 0.27 with the first
+	 * pass passing over unready unbuffered cases; both together, six
+	 * rounds in each order, 0.165 -> 0.23 and 0.17 -> 0.235 M/s.
+	 */
+	for (i = 0; i < n && !may_poll; i++)
+		may_poll = cases[i].ch != NULL &&
+		    (cases[i].op == CHAN_RECV || cases[i].ch->cap > 0);
 	for (;;) {
 		if (!try && !polled && may_poll &&
 		    !chan__deadline_passed(abstime)) {
@@ -325,10 +337,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 	uint32_t stack_order[STACK_CASES], *order = stack_order;
 	struct chan__entry *ents;
 	struct chan__waiter *w;
-	chan_t *ch;
-	enum chan_op op;
 	size_t m = 0, i;
-	bool may_poll = false;
 	int r;
 
 	if ((n > 0 && cases == NULL) || n > INT_MAX ||
@@ -359,23 +368,8 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 	for (i = 0; i < n; i++) {
 		if (!case_valid(&cases[i]))
 			return fail(EINVAL);
-		if ((ch = cases[i].ch) == NULL)
-			continue;
-		op = cases[i].op;
-		order[m++] = (uint32_t)i;
-		/*
-		 * Poll before queueing, unless every case sends on an
-		 * unbuffered channel.  A rendezvous needs one side queued, and
-		 * such a sender queues at once, as a plain send does: when
-		 * both sides polled for the other to queue first, each message
-		 * cost both polls and then a queueing anyway.  select_both at
-		 * capacity 0, interleaved rounds, medians: 0.175 -> 0.255 M/s
-		 * (eight rounds), 0.27 with the first pass below passing over
-		 * unready unbuffered cases; both together, six rounds in each
-		 * order, 0.165 -> 0.23 and 0.17 -> 0.235 M/s.
-		 */
-		if (op == CHAN_RECV || ch->cap > 0)
-			may_poll = true;
+		if (cases[i].ch != NULL)
+			order[m++] = (uint32_t)i;
 	}
 	if (m == 0)
 		return no_cases(abstime, try);
@@ -384,7 +378,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		pthread_testcancel();	/* see transfer_once in chan.c */
 	if ((r = first_pass(cases, w, order, m)) >= 0)
 		return r;
-	return select_wait(cases, n, abstime, try, w, order, m, may_poll);
+	return select_wait(cases, n, abstime, try, w, order, m);
 }
 
 int

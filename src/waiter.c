@@ -44,7 +44,7 @@ static _Atomic int	 blocked;	/* threads counted in, see chan__poll */
 static _Atomic int	 spinners;	/* threads spinning in chan__wait now */
 static pthread_condattr_t cond_attr;	/* CLOCK_MONOTONIC */
 
-static _Thread_local struct chan__waiter self;
+_Thread_local struct chan__waiter chan__tls_waiter;
 
 static uint64_t
 now_ns(void)
@@ -149,26 +149,20 @@ init(void)
 	CHAN__RECEIVED(&init_once);
 }
 
-/* Returns the calling thread's waiter, set up on its first use. */
-struct chan__waiter *
-chan__self(void)
+/* Sets up w, the calling thread's waiter, on its first use (chan__self). */
+void
+chan__self_init(struct chan__waiter *w)
 {
-	struct chan__waiter *w = &self;
-
-	if (!w->ready) {
-		init();
-		if (pthread_mutex_init(&w->mu, NULL) != 0 ||
-		    pthread_cond_init(&w->cond, &cond_attr) != 0)
-			abort();
-		w->rng = (uint64_t)(uintptr_t)w ^ now_ns() ^
-		    0x9e3779b97f4a7c15u;
-		if (w->rng == 0)
-			w->rng = 1;
-		w->ready = true;
-		/* Only to run waiter_exit; a failure just skips the cleanup. */
-		(void)pthread_setspecific(waiter_key, w);
-	}
-	return w;
+	init();
+	if (pthread_mutex_init(&w->mu, NULL) != 0 ||
+	    pthread_cond_init(&w->cond, &cond_attr) != 0)
+		abort();
+	w->rng = (uint64_t)(uintptr_t)w ^ now_ns() ^ 0x9e3779b97f4a7c15u;
+	if (w->rng == 0)
+		w->rng = 1;
+	w->ready = true;
+	/* Only to run waiter_exit; a failure just skips the cleanup. */
+	(void)pthread_setspecific(waiter_key, w);
 }
 
 /*
@@ -235,15 +229,9 @@ chan__done_sleeping(struct chan__waiter *w)
 		abort();
 	chan__punlock(&w->mu);
 	/* See spin(). */
-	self.woke_sleeper = true;
+	chan__tls_waiter.woke_sleeper = true;
 	if (local)
-		self.woke_local = true;
-}
-
-bool
-chan__timespec_valid(const struct timespec *ts)
-{
-	return ts == NULL || (ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L);
+		chan__tls_waiter.woke_local = true;
 }
 
 bool
@@ -281,8 +269,8 @@ await_done(struct chan__waiter *w)
 static int
 count_in(void)
 {
-	if (!self.counted) {
-		self.counted = true;
+	if (!chan__tls_waiter.counted) {
+		chan__tls_waiter.counted = true;
 		atomic_fetch_add_explicit(&blocked, 1, memory_order_relaxed);
 	}
 	return atomic_load_explicit(&blocked, memory_order_relaxed);
@@ -491,8 +479,8 @@ chan__ncpu(void)
 void
 chan__uncount(void)
 {
-	if (self.counted) {
-		self.counted = false;
+	if (chan__tls_waiter.counted) {
+		chan__tls_waiter.counted = false;
 		atomic_fetch_sub_explicit(&blocked, 1, memory_order_relaxed);
 	}
 }
