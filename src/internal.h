@@ -287,13 +287,13 @@ struct chan__waiter {
 static inline uint32_t
 chan__random(struct chan__waiter *w, uint32_t bound)
 {
-	uint64_t x = w->rng;
+	uint64_t x = w->rng, r = (x * 0x2545f4914f6cdd1du) >> 32;
 
 	x ^= x >> 12;
 	x ^= x << 25;
 	x ^= x >> 27;
 	w->rng = x;
-	return (uint32_t)((((x * 0x2545f4914f6cdd1du) >> 32) * bound) >> 32);
+	return (uint32_t)((r * bound) >> 32);
 }
 
 /*
