@@ -203,7 +203,9 @@ def main():
       "atomics), **ck_ring** (Concurrency Kit `ck_ring_*_mpmc`), and for "
       "the token workloads **sem_t** and **mutex**. The lock-free queues "
       "spin %s pauses, then `sched_yield` on each further try, when full "
-      "or empty." % (meta.get("batch", "?"),
+      "or empty. The driver links libchan's static library "
+      "(build/libchan.a); a program linked with libchan.so also pays a "
+      "PLT call on each libchan call." % (meta.get("batch", "?"),
                      meta.get("spin_before_yield", "?")))
     w("- Capacity 0 (rendezvous) exists only in libchan; `pingpong` runs "
       "its capacities 0 and 1 as one interleaved cell, so that libchan's "
