@@ -61,6 +61,28 @@ sel_scratch(struct chan__waiter *w, size_t n)
 	    sizeof(chan_t *) + sizeof(uint32_t)));
 }
 
+/* The channels in a scratch of n entries (sel_scratch). */
+static chan_t **
+sel_chans(struct chan__entry *ents, size_t n)
+{
+	return (chan_t **)(ents + n);
+}
+
+/* The order in a scratch of n entries (sel_scratch). */
+static uint32_t *
+sel_order(struct chan__entry *ents, size_t n)
+{
+	return (uint32_t *)(sel_chans(ents, n) + n);
+}
+
+/* Reports case c as the one that completed, with err: its index. */
+static int
+picked(struct chan_case *cases, struct chan_case *c, int err)
+{
+	c->err = err;
+	return (int)(c - cases);
+}
+
 static int
 cmp_chan(const void *a, const void *b)
 {
@@ -202,10 +224,8 @@ first_pass(struct chan_case *cases, struct chan__waiter *w, uint32_t *order,
 			continue;
 		r = c->op == CHAN_SEND ? chan__trysend(c->ch, c->elem) :
 		    chan__tryrecv(c->ch, c->elem);
-		if (r != EAGAIN) {
-			c->err = r;
-			return (int)(c - cases);
-		}
+		if (r != EAGAIN)
+			return picked(cases, c, r);
 	}
 	return -1;
 }
@@ -231,7 +251,7 @@ select_wait(struct chan_case *cases, size_t n, const struct timespec *abstime,
 
 	/* select_impl took the scratch already: this only finds it. */
 	if (n > STACK_CASES)
-		chans = (chan_t **)(sel_scratch(w, n) + n);
+		chans = sel_chans(sel_scratch(w, n), n);
 	/*
 	 * Poll before queueing, unless every case sends on an unbuffered
 	 * channel.  A rendezvous needs one side queued, and such a sender
@@ -268,8 +288,7 @@ select_wait(struct chan_case *cases, size_t n, const struct timespec *abstime,
 			unlock_channels(chans, nch);
 			chan__wake(wake);
 			chan__serve(c->ch);	/* the ring changed */
-			c->err = r;
-			r = (int)(c - cases);
+			r = picked(cases, c, r);
 			goto done;
 		}
 		if (try)
@@ -309,8 +328,7 @@ select_wait(struct chan_case *cases, size_t n, const struct timespec *abstime,
 			goto out;
 		c = &cases[w->index];
 		if ((r = w->result) != CHAN__RETRY) {
-			c->err = r;
-			r = (int)(c - cases);
+			r = picked(cases, c, r);
 			goto done;
 		}
 		chan__retried(c->ch, c->op);
@@ -357,7 +375,7 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 				return fail(EINVAL);
 		if ((ents = sel_scratch(w, n)) == NULL)
 			return fail(ENOMEM);
-		order = (uint32_t *)((chan_t **)(ents + n) + n);
+		order = sel_order(ents, n);
 	}
 
 	/*
