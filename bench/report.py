@@ -1,26 +1,35 @@
 #!/usr/bin/env python3
 """Turn one run of the benchmark driver (its CSV and meta file) into
 bench/RESULTS.md: the machine, median tables, ratios, the issue-3 targets
-with pass/miss, and the data file for the sweep plot.  Standard library
-only.  Nothing in RESULTS.md is typed in: every figure comes from the CSV.
+with pass/miss, and the data file for the sweep plot; with --history yes,
+also each target over the earlier runs committed to the CSV's git history.
+Standard library (and git) only.  Nothing in RESULTS.md is typed in: every
+figure comes from the CSV or from its earlier versions.
 """
 import argparse
 import os
 import collections
 import csv
+import io
+import re
 import statistics
+import subprocess
 
 ORDER = ["libchan", "libchan-batch", "textbook", "vyukov", "ck_ring",
          "sem_t", "mutex"]
 
 
 def load(path):
-    rows = collections.defaultdict(list)
     with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            key = (r["workload"], int(r["producers"]), int(r["consumers"]),
-                   int(r["cap"]), r["contender"])
-            rows[key].append(r)
+        return load_text(f.read())
+
+
+def load_text(text):
+    rows = collections.defaultdict(list)
+    for r in csv.DictReader(io.StringIO(text, newline="")):
+        key = (r["workload"], int(r["producers"]), int(r["consumers"]),
+               int(r["cap"]), r["contender"])
+        rows[key].append(r)
     for v in rows.values():
         v.sort(key=lambda r: int(r["run"]))
     return rows
@@ -98,6 +107,173 @@ def table(res, cells, cols, value, spec):
     return "\n".join(out)
 
 
+def mps_of(res, cell, who):
+    m = res.med(*cell, who)
+    return None if m is None else m / 1e6
+
+
+def ratio_of(res, cell, who, base):
+    x, b = res.med(*cell, who), res.med(*cell, base)
+    return None if x is None or not b else x / b
+
+
+def targets(res):
+    """The issue-3 targets, read off one run: rows of (name, measured,
+    required, ok, value), ok None where the run has no data, value a
+    number to compare across runs (a ratio, or M/s for select_rx)."""
+    out = []
+
+    def row(name, measured, required, ok, value):
+        out.append((name, measured, required, ok, value))
+
+    def ratio_row(name, cell, who, base, need):
+        x = ratio_of(res, cell, who, base)
+        row(name, fmt(x, "%.2f×"), "≥ %.1f×" % need,
+            None if x is None else x >= need, x)
+
+    ratio_row("spsc (1→1)", ("spsc", 1, 1, 1024), "libchan", "vyukov", 0.8)
+    ratio_row("mpmc 2→2", ("mpmc", 2, 2, 1024), "libchan", "vyukov", 0.5)
+    ratio_row("mpmc 4→4", ("mpmc", 4, 4, 1024), "libchan", "vyukov", 0.5)
+    ratio_row("semaphore (8 threads, 2 tokens)", ("semaphore", 2, 8, 2),
+              "libchan", "vyukov", 0.7)
+    cell = ("oversub", 16, 16, 1024)
+    lc = res.med(*cell, "libchan", field="cpu_ns_per_msg")
+    vy = res.med(*cell, "vyukov", field="cpu_ns_per_msg")
+    have = lc is not None and vy
+    row("CPU/message, oversubscribed 16→16",
+        "%s vs %s ns" % (fmt(lc, "%.0f"), fmt(vy, "%.0f")),
+        "≤ Vyukov's", lc <= vy if have else None, lc / vy if have else None)
+    vruns = res.runs("pingpong", 1, 1, 1, "vyukov", "rtt_ns")
+    for cap in (0, 1):
+        lruns = res.runs("pingpong", 1, 1, cap, "libchan", "rtt_ns")
+        if not lruns or not vruns:
+            row("ping-pong round trip, cap %d (Vyukov at cap 1)" % cap, "–",
+                "≤ 3× in nearly every run", None, None)
+            continue
+        pairs = list(zip(lruns, vruns))
+        good = sum(1 for l, v in pairs if l <= 3 * v)
+        lm, vm = statistics.median(lruns), statistics.median(vruns)
+        row("ping-pong round trip, cap %d (Vyukov at cap 1)" % cap,
+            "%.0f ns = %.2f× (runs: %.0f–%.0f ns); ≤ 3× in %d of %d runs"
+            % (lm, lm / vm, min(lruns), max(lruns), good, len(pairs)),
+            "≤ 3× in nearly every run",
+            lm <= 3 * vm and good >= 0.8 * len(pairs), lm / vm)
+    for cap in (0, 1, 1024):
+        m = mps_of(res, ("select_rx", 4, 1, cap), "libchan")
+        if m is not None:
+            row("select_rx 4→1, cap %d" % cap, "%.2f M/s" % m, "≥ 7 M/s",
+                m >= 7, m)
+    for cap in (0, 1, 1024):
+        sb = res.med("select_both", 4, 4, cap, "libchan")
+        mp = res.med("mpmc", 4, 4, cap, "libchan")
+        if sb is not None and mp:
+            row("select_both 4+4 vs mpmc 4→4, cap %d" % cap,
+                "%.2f vs %.2f M/s (%.2f×)" % (sb / 1e6, mp / 1e6, sb / mp),
+                "≥ 0.5× (within 2×)", sb >= 0.5 * mp, sb / mp)
+    for cell in res.cells():
+        if cell[0] in ("mpsc", "mpmc", "select_rx", "select_both",
+                       "oversub") and res.med(*cell, "textbook"):
+            ratio_row("vs textbook: %s, cap %d" % (label(cell), cell[3]),
+                      cell, "libchan", "textbook", 5.0)
+    ratio_row("batch: spsc (1→1)", ("spsc", 1, 1, 1024), "libchan-batch",
+              "vyukov", 1.0)
+    ratio_row("batch: mpmc 2→2", ("mpmc", 2, 2, 1024), "libchan-batch",
+              "vyukov", 1.0)
+    ratio_row("batch: mpmc 4→4", ("mpmc", 4, 4, 1024), "libchan-batch",
+              "vyukov", 1.0)
+    return out
+
+
+def git_lines(where, *args):
+    """git's output in directory where, as text, or None if git fails."""
+    try:
+        p = subprocess.run(["git", "-C", where] + list(args),
+                           capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return p.stdout
+
+
+def earlier_runs(csv_path):
+    """The runs committed before this one: each version of the CSV in git
+    history, oldest first, as (date, commit measured, runs per cell,
+    Results).  If the newest equals this run's CSV, it is this run,
+    committed.  None if there is no git history to read."""
+    where = os.path.dirname(os.path.abspath(csv_path))
+    name = os.path.basename(csv_path)
+    log = git_lines(where, "log", "--format=%H", "--", name)
+    if log is None:
+        return None
+    with open(csv_path, newline="") as f:
+        now = f.read()
+    out = []
+    hashes = log.split()
+    for i, h in reversed(list(enumerate(hashes))):
+        text = git_lines(where, "show", "%s:./%s" % (h, name))
+        if text is None or (i == 0 and text == now):
+            continue
+        # What the run measured is in the RESULTS.md committed with it.
+        md = git_lines(where, "show", "%s:./RESULTS.md" % h) or ""
+        m = re.search(r" on (\S+ \S+ UTC) from commit (\w+)", md)
+        n = re.search(r"(\d+) runs each", md)
+        out.append((m.group(1) if m else "?", m.group(2) if m else h[:7],
+                    n.group(1) if n else "?", Results(load_text(text))))
+    return out
+
+
+def marks(oks):
+    """One mark a run, in groups of five: met, missed, not measured."""
+    s = "".join("·" if ok is None else ("✓" if ok else "✗") for ok in oks)
+    return " ".join(s[i:i + 5] for i in range(0, len(s), 5))
+
+
+def history_section(res, meta, csv_path):
+    """The targets over every run committed to the CSV's git history and
+    this one (res, meta): how often each was met, and its spread."""
+    L = ["## The targets over the committed runs", ""]
+    runs = earlier_runs(csv_path)
+    if runs is None:
+        return L + ["(No git history here: only this run is shown above.)",
+                    ""]
+    L.append("Every earlier version of bench/results.csv in this "
+             "repository's git history, read by the same rules as the "
+             "table above, then this run. They measured the code of "
+             "different commits on hosts of the same kind, in the modes "
+             "described under *Why the misses*; Vyukov's ping-pong round "
+             "trip tells the host's mode (about 100 ns fast, 500 slow).")
+    L.append("")
+    L.append("| run | date | commit measured | runs per cell | "
+             "Vyukov's ping-pong (ns) |")
+    L.append("|---:|---|---|---:|---:|")
+    table = runs + [(meta.get("date", "?") + " (this run)",
+                     meta.get("commit", "?"), meta.get("runs", "?"), res)]
+    for i, (d, c, n, r) in enumerate(table, 1):
+        v = r.med("pingpong", 1, 1, 1, "vyukov", field="rtt_ns")
+        L.append("| %d | %s | %s | %s | %s |" % (i, d, c, n,
+                                                fmt(v, "%.0f")))
+    L.append("")
+    L.append("Marks run oldest to newest, this run last: ✓ met, ✗ missed, "
+             "· not measured (the workload or contender was not in that "
+             "run yet). The value is the ratio or rate the target reads.")
+    L.append("")
+    L.append("| target | required | met | runs 1 → %d | value: lowest, "
+             "median, highest |" % len(table))
+    L.append("|---|---|---:|---|---|")
+    per = [{t[0]: t for t in targets(r)} for _, _, _, r in table]
+    for name, _, required, _, _ in targets(res):
+        got = [p.get(name) for p in per]
+        oks = [None if t is None else t[3] for t in got]
+        vals = sorted(t[4] for t in got if t is not None and t[4] is not None)
+        spec = "%.2f M/s" if name.startswith("select_rx") else "%.2f×"
+        spread = ("–" if not vals else ", ".join(
+            spec % v for v in (vals[0], statistics.median(vals), vals[-1])))
+        L.append("| %s | %s | %d of %d | %s | %s |" % (
+            name, required, sum(1 for ok in oks if ok),
+            sum(1 for ok in oks if ok is not None), marks(oks), spread))
+    L.append("")
+    return L
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--csv", required=True)
@@ -105,6 +281,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--dat", required=True)
     ap.add_argument("--svg", default="no")
+    ap.add_argument("--history", default="no")
     a = ap.parse_args()
     res = Results(load(a.csv))
     meta = meta_of(a.meta)
@@ -119,17 +296,13 @@ def main():
     qcols = [c for c in allc if c not in ("sem_t", "mutex")]
 
     def mps(cell, who):
-        m = res.med(*cell, who)
-        return None if m is None else m / 1e6
+        return mps_of(res, cell, who)
 
     def cpu(cell, who):
         return res.med(*cell, who, field="cpu_ns_per_msg")
 
     def ratio_to(base):
-        def f(cell, who):
-            x, b = res.med(*cell, who), res.med(*cell, base)
-            return None if x is None or not b else x / b
-        return f
+        return lambda cell, who: ratio_of(res, cell, who, base)
 
     L = []
     w = L.append
@@ -231,67 +404,10 @@ def main():
     w("")
     w("| target | measured | required | result |")
     w("|---|---|---|---|")
-    r_v = ratio_to("vyukov")
-    r_t = ratio_to("textbook")
-
-    def row(name, measured, required, ok):
+    for name, measured, required, ok, _ in targets(res):
         w("| %s | %s | %s | %s |" % (name, measured, required,
                                      "–" if ok is None else
                                      ("**pass**" if ok else "**MISS**")))
-
-    def ratio_row(name, cell, who, base_fn, need):
-        x = base_fn(cell, who)
-        row(name, fmt(x, "%.2f×"), "≥ %.1f×" % need,
-            None if x is None else x >= need)
-
-    ratio_row("spsc (1→1)", ("spsc", 1, 1, 1024), "libchan", r_v, 0.8)
-    ratio_row("mpmc 2→2", ("mpmc", 2, 2, 1024), "libchan", r_v, 0.5)
-    ratio_row("mpmc 4→4", ("mpmc", 4, 4, 1024), "libchan", r_v, 0.5)
-    ratio_row("semaphore (8 threads, 2 tokens)", ("semaphore", 2, 8, 2),
-              "libchan", r_v, 0.7)
-    lc = cpu(("oversub", 16, 16, 1024), "libchan")
-    vy = cpu(("oversub", 16, 16, 1024), "vyukov")
-    row("CPU/message, oversubscribed 16→16",
-        "%s vs %s ns" % (fmt(lc, "%.0f"), fmt(vy, "%.0f")),
-        "≤ Vyukov's", None if lc is None or vy is None else lc <= vy)
-    vruns = res.runs("pingpong", 1, 1, 1, "vyukov", "rtt_ns")
-    for cap in (0, 1):
-        lruns = res.runs("pingpong", 1, 1, cap, "libchan", "rtt_ns")
-        if not lruns or not vruns:
-            row("ping-pong round trip, cap %d" % cap, "–", "≤ 3× Vyukov's",
-                None)
-            continue
-        pairs = list(zip(lruns, vruns))
-        good = sum(1 for l, v in pairs if l <= 3 * v)
-        lm, vm = statistics.median(lruns), statistics.median(vruns)
-        row("ping-pong round trip, cap %d (Vyukov at cap 1)" % cap,
-            "%.0f ns = %.2f× (runs: %.0f–%.0f ns); ≤ 3× in %d of %d runs"
-            % (lm, lm / vm, min(lruns), max(lruns), good, len(pairs)),
-            "≤ 3× in nearly every run",
-            lm <= 3 * vm and good >= 0.8 * len(pairs))
-    for cap in (0, 1, 1024):
-        m = mps(("select_rx", 4, 1, cap), "libchan")
-        if m is not None:
-            row("select_rx 4→1, cap %d" % cap, "%.2f M/s" % m, "≥ 7 M/s",
-                m >= 7)
-    for cap in (0, 1, 1024):
-        sb = res.med("select_both", 4, 4, cap, "libchan")
-        mp = res.med("mpmc", 4, 4, cap, "libchan")
-        if sb is not None and mp:
-            row("select_both 4+4 vs mpmc 4→4, cap %d" % cap,
-                "%.2f vs %.2f M/s (%.2f×)" % (sb / 1e6, mp / 1e6, sb / mp),
-                "≥ 0.5× (within 2×)", sb >= 0.5 * mp)
-    for cell in cells:
-        if cell[0] in ("mpsc", "mpmc", "select_rx", "select_both",
-                       "oversub") and res.med(*cell, "textbook"):
-            ratio_row("vs textbook: %s, cap %d" % (label(cell), cell[3]),
-                      cell, "libchan", r_t, 5.0)
-    ratio_row("batch: spsc (1→1)", ("spsc", 1, 1, 1024), "libchan-batch",
-              r_v, 1.0)
-    ratio_row("batch: mpmc 2→2", ("mpmc", 2, 2, 1024), "libchan-batch",
-              r_v, 1.0)
-    ratio_row("batch: mpmc 4→4", ("mpmc", 4, 4, 1024), "libchan-batch",
-              r_v, 1.0)
     w("")
 
     dnfs = sorted({k for k, v in res.rows.items()
@@ -311,6 +427,8 @@ def main():
               "message (seen in a debugger: every producer in "
               "ck_ring.h's commit loop, consumers starved).")
         w("")
+    if a.history == "yes":
+        L.extend(history_section(res, meta, a.csv))
     # The authors' reading of the misses: prose kept in bench/MISSES.md,
     # copied in as it is (its figures come from the commands it names).
     why = os.path.join(os.path.dirname(os.path.abspath(a.out)), "MISSES.md")
@@ -329,7 +447,7 @@ def main():
     w("## Ratio to Vyukov (contender ÷ vyukov, medians)")
     w("")
     w(table(res, [c for c in flow if res.med(*c, "vyukov")], qcols,
-            r_v, "%.2f"))
+            ratio_to("vyukov"), "%.2f"))
     w("")
     w("## CPU time per message (ns, median; 2 cores, so up to 2× wall time)")
     w("")

@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/run.sh: run the benchmark driver and regenerate bench/RESULTS.md,
-# bench/results.csv and (with gnuplot) bench/sweep.svg from that one run.
+# bench/results.csv and (with gnuplot) bench/sweep.svg from that one run;
+# RESULTS.md also reads the runs committed before it (report.py --history).
 #
 # Environment: BUILD (default build), RUNS (default 5), FULL=1 (more runs,
 # a denser sweep: make bench-full), BENCH_ARGS (extra driver options, e.g.
@@ -100,7 +101,7 @@ if ! command -v python3 >/dev/null 2>&1; then
 	exit 1
 fi
 python3 "$here/report.py" --csv "$csv" --meta "$meta" --svg "$svg" \
-    --dat "$out/sweep.dat" --out "$here/RESULTS.md"
+    --dat "$out/sweep.dat" --out "$here/RESULTS.md" --history yes
 if [ "$svg" = yes ]; then
 	gnuplot -e "datafile='$out/sweep.dat'; outfile='$here/sweep.svg'" \
 	    "$here/sweep.gp"

@@ -1,0 +1,105 @@
+#!/bin/sh
+# report: bench/report.py turns a run of the benchmark driver into
+# RESULTS.md with every issue-3 target read, and with --history reads the
+# same targets off each earlier version of the CSV in git history.  The
+# run is a quick one (its numbers mean nothing); the history is two
+# commits of that CSV in a scratch repository and a third in its working
+# tree, with libchan's spsc rate set so that the target is met in the
+# first and third and missed in the second.
+# Run by make check with BUILD set.  Skipped without python3 or git, which
+# only the benchmark needs (CI installs both), and in sanitizer builds, as
+# it runs no library code of theirs.
+set -eu
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build}
+case $BUILD in
+*/asan|*/tsan|*/ubsan)
+	echo "report: skipped for BUILD=$BUILD (sanitizer build)"
+	exit 0 ;;
+esac
+for tool in python3 git; do
+	if ! command -v $tool >/dev/null 2>&1; then
+		echo "report: skipped, $tool is not installed"
+		exit 0
+	fi
+done
+
+top=$(pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() {
+	echo "report: $*" >&2
+	exit 1
+}
+
+mkdir "$tmp/bench"
+BENCH_QUICK=1 "$BUILD/bench/bench" -o "$tmp/quick.csv" -m "$tmp/meta" \
+    >/dev/null
+printf 'commit: feed001\ndate: 2026-01-01 00:00 UTC\n' >> "$tmp/meta"
+
+# The quick CSV with libchan's spsc rate at capacity 1024 set to $1.
+spsc_at() {
+	awk -F, -v OFS=, -v rate="$1" \
+	    'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i }
+	     $col["workload"] == "spsc" && $col["cap"] == 1024 &&
+	     $col["contender"] == "libchan" { $col["msgs_per_s"] = rate }
+	     { print }' "$tmp/quick.csv" > "$tmp/bench/results.csv"
+}
+render() {
+	python3 "$top/bench/report.py" --csv "$tmp/bench/results.csv" \
+	    --meta "$tmp/meta" --dat "$tmp/sweep.dat" \
+	    --out "$tmp/bench/RESULTS.md" "$@"
+}
+target() {
+	grep "^| $1 |" "$tmp/bench/RESULTS.md" ||
+	    fail "no row for $1 in $2"
+}
+
+# One run: every target read (a quick run has every workload).
+spsc_at 1e15
+render
+grep -q '^## Issue 3 targets$' "$tmp/bench/RESULTS.md" || fail "no targets"
+n=$(sed -n '/^## Issue 3 targets$/,/^†/p' "$tmp/bench/RESULTS.md" |
+    grep -c '\*\*\(pass\|MISS\)\*\* |$' || true)
+[ "$n" -ge 27 ] || fail "$n targets read, want 27"
+target 'spsc (1→1)' "the targets" | grep -q '\*\*pass\*\*' ||
+    fail "spsc at 1e15 msgs/s not met"
+
+# Outside git, --history says there is none.
+render --history yes
+grep -q '^(No git history here' "$tmp/bench/RESULTS.md" ||
+    fail "no word of the missing history"
+
+# Run 1 committed (met), then run 2 (missed) in the working tree.
+git -C "$tmp" init -q
+git -C "$tmp" add bench
+git -C "$tmp" -c user.name=t -c user.email=t@t commit -qm run1
+spsc_at 1
+sed -i 's/feed001/feed002/' "$tmp/meta"
+render --history yes
+target 'spsc (1→1)' "the history" | grep -q '| 1 of 2 | ✓✗ |' ||
+    fail "spsc over two runs: $(target 'spsc (1→1)' history)"
+grep -q '^| 1 | 2026-01-01 00:00 UTC | feed001 | 1 |' \
+    "$tmp/bench/RESULTS.md" || fail "run 1 not listed with its commit"
+grep -q '^| 2 | 2026-01-01 00:00 UTC (this run) | feed002 | 1 |' \
+    "$tmp/bench/RESULTS.md" || fail "this run not listed last"
+
+# Run 2 committed, run 3 (met) in the working tree: oldest first.
+git -C "$tmp" add bench
+git -C "$tmp" -c user.name=t -c user.email=t@t commit -qm run2
+spsc_at 1e15
+sed -i 's/feed002/feed003/' "$tmp/meta"
+render --history yes
+target 'spsc (1→1)' "the history" | grep -q '| 2 of 3 | ✓✗✓ |' ||
+    fail "spsc over three runs: $(target 'spsc (1→1)' history)"
+grep -q '^| 2 | 2026-01-01 00:00 UTC | feed002 | 1 |' \
+    "$tmp/bench/RESULTS.md" || fail "run 2 not second"
+
+# Committed, run 3 is this run, not also an earlier one.
+git -C "$tmp" add bench
+git -C "$tmp" -c user.name=t -c user.email=t@t commit -qm run3
+render --history yes
+target 'spsc (1→1)' "the history" | grep -q '| 2 of 3 | ✓✗✓ |' ||
+    fail "run 3 counted twice once committed"
+echo "report: ok"
