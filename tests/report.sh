@@ -72,15 +72,28 @@ render --history yes
 grep -q '^(No git history here' "$tmp/bench/RESULTS.md" ||
     fail "no word of the missing history"
 
+# Commits what the scratch repository's working tree holds.
+commit() {
+	git -C "$tmp" add bench
+	git -C "$tmp" -c user.name=t -c user.email=t@t commit -qm "$1"
+}
+# Run $2 (commit feed00$2) with libchan's spsc rate at $1, rendered.
+run() {
+	spsc_at "$1"
+	sed -i "s/^commit: .*/commit: feed00$2/" "$tmp/meta"
+	render --history yes
+}
+# The history's spsc row reads $1 (met, of runs measured, and marks).
+history_is() {
+	target 'spsc (1→1)' "the history" | grep -q "| $1 |" ||
+	    fail "spsc's history is not $1: $(target 'spsc (1→1)' history)"
+}
+
 # Run 1 committed (met), then run 2 (missed) in the working tree.
 git -C "$tmp" init -q
-git -C "$tmp" add bench
-git -C "$tmp" -c user.name=t -c user.email=t@t commit -qm run1
-spsc_at 1
-sed -i 's/feed001/feed002/' "$tmp/meta"
-render --history yes
-target 'spsc (1→1)' "the history" | grep -q '| 1 of 2 | ✓✗ |' ||
-    fail "spsc over two runs: $(target 'spsc (1→1)' history)"
+commit run1
+run 1 2
+history_is '1 of 2 | ✓✗'
 target 'spsc (1→1)' "run 2" | grep -q 'in 0 of 1) | ≥ 0.8× | \*\*MISS\*\*' ||
     fail "spsc at 1 msg/s met in its round"
 grep -q '^| 1 | 2026-01-01 00:00 UTC | feed001 | 1 |' \
@@ -89,20 +102,14 @@ grep -q '^| 2 | 2026-01-01 00:00 UTC (this run) | feed002 | 1 |' \
     "$tmp/bench/RESULTS.md" || fail "this run not listed last"
 
 # Run 2 committed, run 3 (met) in the working tree: oldest first.
-git -C "$tmp" add bench
-git -C "$tmp" -c user.name=t -c user.email=t@t commit -qm run2
-spsc_at 1e15
-sed -i 's/feed002/feed003/' "$tmp/meta"
-render --history yes
-target 'spsc (1→1)' "the history" | grep -q '| 2 of 3 | ✓✗✓ |' ||
-    fail "spsc over three runs: $(target 'spsc (1→1)' history)"
+commit run2
+run 1e15 3
+history_is '2 of 3 | ✓✗✓'
 grep -q '^| 2 | 2026-01-01 00:00 UTC | feed002 | 1 |' \
     "$tmp/bench/RESULTS.md" || fail "run 2 not second"
 
 # Committed, run 3 is this run, not also an earlier one.
-git -C "$tmp" add bench
-git -C "$tmp" -c user.name=t -c user.email=t@t commit -qm run3
+commit run3
 render --history yes
-target 'spsc (1→1)' "the history" | grep -q '| 2 of 3 | ✓✗✓ |' ||
-    fail "run 3 counted twice once committed"
+history_is '2 of 3 | ✓✗✓'
 echo "report: ok"
