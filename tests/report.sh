@@ -72,10 +72,12 @@ render --history yes
 grep -q '^(No git history here' "$tmp/bench/RESULTS.md" ||
     fail "no word of the missing history"
 
-# Commits what the scratch repository's working tree holds.
+# Commits what the scratch repository's working tree holds, whatever the
+# user's git configuration asks of commits (signing, hooks).
 commit() {
 	git -C "$tmp" add bench
-	git -C "$tmp" -c user.name=t -c user.email=t@t commit -qm "$1"
+	git -C "$tmp" -c user.name=t -c user.email=t@t -c commit.gpgsign=false \
+	    -c core.hooksPath=/dev/null commit -qm "$1"
 }
 # Run $2 (commit feed00$2) with libchan's spsc rate at $1, rendered.
 run() {
