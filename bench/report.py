@@ -463,13 +463,6 @@ def main():
         w("")
     if a.history == "yes":
         L.extend(history_section(res, meta, a.csv))
-    # The authors' reading of the misses: prose kept in bench/MISSES.md,
-    # copied in as it is (its figures come from the commands it names).
-    why = os.path.join(os.path.dirname(os.path.abspath(a.out)), "MISSES.md")
-    if os.path.exists(why):
-        with open(why) as f:
-            L.extend(f.read().rstrip("\n").split("\n"))
-        w("")
     w("## Throughput (million messages/s, median)")
     w("")
     w(table(res, flow, qcols, mps, "%.2f"))
@@ -540,6 +533,14 @@ def main():
             w("(gnuplot was not installed: no plot.)")
         w("")
 
+    # The authors' reading of the misses: prose kept in bench/MISSES.md,
+    # copied in as it is (its figures come from the commands it names),
+    # after every table it reads.
+    why = os.path.join(os.path.dirname(os.path.abspath(a.out)), "MISSES.md")
+    if os.path.exists(why):
+        with open(why) as f:
+            L.extend(f.read().rstrip("\n").split("\n"))
+        w("")
     with open(a.out, "w") as f:
         f.write("\n".join(L))
 
