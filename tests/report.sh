@@ -28,6 +28,10 @@ done
 top=$(pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# git must not find a repository above the scratch one (a TMPDIR inside
+# a checkout), or the run "outside git" would be inside one.
+GIT_CEILING_DIRECTORIES=$(dirname "$tmp")
+export GIT_CEILING_DIRECTORIES
 fail() {
 	echo "report: $*" >&2
 	exit 1
