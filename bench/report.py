@@ -290,8 +290,10 @@ def history_section(res, meta, csv_path):
     L.append("| target | required | met | runs 1 → %d | value: lowest, "
              "median, highest |" % len(table))
     L.append("|---|---|---:|---|---|")
-    per = [{t[0]: t for t in targets(r)} for _, _, _, r in table]
-    for name, _, required, _, _ in targets(res):
+    rows = [targets(r) for _, _, _, r in table]
+    per = [{t[0]: t for t in rs} for rs in rows]
+    # This run's targets, last in the table, name the rows.
+    for name, _, required, _, _ in rows[-1]:
         got = [p.get(name) for p in per]
         oks = [None if t is None else t[3] for t in got]
         vals = sorted(t[4] for t in got if t is not None and t[4] is not None)
