@@ -4,7 +4,7 @@
 #   make check           Check suites, tests/*.sh, examples, man page lint
 #   make install PREFIX=/usr/local DESTDIR=$PWD/stage
 #   make asan | tsan | ubsan    rebuild under build/<san>/ and run check there
-#   make portable        the same without futexes (-DCHAN_NO_FUTEX)
+#   make portable        the same with pthread mutexes (-DCHAN_NO_FUTEX)
 #   make valgrind        helgrind and memcheck over the suites (as CI does)
 #   make bench | stress | demo
 
@@ -162,9 +162,8 @@ asan tsan ubsan:
 	$(MAKE) BUILD=$(BUILD)/$@ CFLAGS="-O1 -g $(SANFLAGS_$@)" \
 	    LDFLAGS="$(SANFLAGS_$@)" CK_FORK=no check
 
-# The library with pthread mutexes for the channel locks and condition
-# variables for the waiters' sleep instead of Linux futexes (src/lock.c):
-# the portable path, checked like the other.
+# The library with pthread mutexes for the channel locks instead of the
+# Linux futex lock (src/lock.c): the portable path, checked like the other.
 portable:
 	$(MAKE) BUILD=$(BUILD)/portable CFLAGS="$(CFLAGS) -DCHAN_NO_FUTEX" check
 

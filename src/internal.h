@@ -121,8 +121,7 @@ typedef struct {
 } chan__mutex;
 
 void	chan__lock_slow(chan__mutex *);
-int	chan__futex_wait(void *, uint32_t, const struct timespec *);
-void	chan__futex_wake(void *);
+void	chan__unlock_wake(chan__mutex *);
 
 static inline void
 chan__mutex_init(chan__mutex *m)
@@ -150,7 +149,7 @@ static inline void
 chan__unlock(chan__mutex *m)
 {
 	if (atomic_exchange_explicit(&m->word, 0, memory_order_seq_cst) == 2)
-		chan__futex_wake(&m->word);
+		chan__unlock_wake(m);
 }
 
 #else
@@ -195,12 +194,11 @@ chan__unlock_fence(chan__mutex *m)
 }
 
 /*
- * A waiter is one thread's means of blocking: an atomic state, which it
- * sleeps on (on Linux a futex on the state word itself; elsewhere its own
- * mutex and condition, CLOCK_MONOTONIC).  Each thread has one, reused by
+ * A waiter is one thread's means of blocking: its own mutex and condition
+ * (CLOCK_MONOTONIC) and an atomic state.  Each thread has one, reused by
  * every call it makes (chan__self()); a thread waits in one call at a time.
  *
- *   WAITING  --CAS by the waiter (under mu, if any)-->    SLEEPING
+ *   WAITING  --CAS by the waiter, under mu-->             SLEEPING
  *   WAITING or SLEEPING --CAS by a completer-->           CLAIMED
  *   CLAIMED  --store (release) by that completer-->       DONE
  *   WAITING or SLEEPING --CAS by the waiter (timeout, cancel)--> ABORTED
@@ -211,8 +209,8 @@ chan__unlock_fence(chan__mutex *m)
  * waiter after it reads DONE (acquire).  A completer that claimed from
  * WAITING only stores DONE and never touches the waiter again: the waiter is
  * spinning and may return at once.  One that claimed from SLEEPING stores
- * DONE and wakes it (waiter.c), in a way that cannot fall between the
- * waiter's check of the state and its sleep.
+ * DONE and signals with mu held, so the wake-up cannot fall between the
+ * waiter's check of the state and its cond wait.
  */
 enum {
 	CHAN__WAITING,
@@ -263,14 +261,12 @@ struct chan__waiter {
 	int			 result;	/* 0, EPIPE or CHAN__RETRY */
 	_Alignas(16) unsigned char buf[CHAN__INLINE];
 	_Alignas(CHAN__LINE) struct chan__entry ent; /* a plain op's */
-#ifndef CHAN__FUTEX
-	pthread_mutex_t		 mu;		/* for cond (waiter.c) */
+	pthread_mutex_t		 mu;
 	pthread_cond_t		 cond;
-#endif
-	int			 sleep_cpu;	/* where it last slept */
+	int			 sleep_cpu;	/* where it last slept; mu */
 
 	/* Thread-private from here on. */
-	bool			 ready;		/* set up: chan__self_init */
+	bool			 ready;		/* mu and cond initialised */
 	unsigned		 spin_misses;	/* recent spins that ended asleep */
 	bool			 woke_sleeper;	/* since this thread last spun */
 	bool			 woke_local;	/* one that slept on this CPU */

@@ -1,8 +1,7 @@
 /*
  * The per-thread waiter: how a thread blocks in any libchan call, spinning
- * first when that can pay, then sleeping on its own state word (a futex,
- * on Linux) or its own condition variable (elsewhere, or built with
- * -DCHAN_NO_FUTEX).  See struct chan__waiter in internal.h for the states.
+ * first when that can pay, then sleeping on its own condition variable.
+ * See struct chan__waiter in internal.h for the states.
  *
  * Lock order: any channel lock before a waiter's mu.  A thread holding a
  * waiter's mu takes no other lock (the cancellation handler drops it first).
@@ -43,9 +42,7 @@ static unsigned long	 quick_iters;	/* pause loops before counting in */
 static int		 ncpu;
 static _Atomic int	 blocked;	/* threads counted in, see chan__poll */
 static _Atomic int	 spinners;	/* threads spinning in chan__wait now */
-#ifndef CHAN__FUTEX
 static pthread_condattr_t cond_attr;	/* CLOCK_MONOTONIC */
-#endif
 
 _Thread_local struct chan__waiter chan__tls_waiter;
 
@@ -105,10 +102,8 @@ waiter_exit(void *arg)
 	free(w->ents);
 	w->ents = NULL;
 	w->nents = 0;
-#ifndef CHAN__FUTEX
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->mu);
-#endif
 	w->ready = false;
 }
 
@@ -128,11 +123,9 @@ global_init(void)
 
 	if (pthread_key_create(&waiter_key, waiter_exit) != 0)
 		abort();
-#ifndef CHAN__FUTEX
 	if (pthread_condattr_init(&cond_attr) != 0 ||
 	    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC) != 0)
 		abort();
-#endif
 	if ((env = getenv("CHAN_SPIN_NS")) != NULL)
 		spin_ns = strtoul(env, NULL, 10);
 	ncpu = usable_cpus();
@@ -161,11 +154,9 @@ void
 chan__self_init(struct chan__waiter *w)
 {
 	init();
-#ifndef CHAN__FUTEX
 	if (pthread_mutex_init(&w->mu, NULL) != 0 ||
 	    pthread_cond_init(&w->cond, &cond_attr) != 0)
 		abort();
-#endif
 	w->rng = (uint64_t)(uintptr_t)w ^ now_ns() ^ 0x9e3779b97f4a7c15u;
 	if (w->rng == 0)
 		w->rng = 1;
@@ -216,6 +207,31 @@ chan__claim(struct chan__waiter *w)
 			return s;
 	} while (s == CHAN__WAITING || s == CHAN__SLEEPING);
 	return -1;
+}
+
+/*
+ * Publishes DONE to a waiter claimed from SLEEPING and wakes it.  The
+ * signal is sent with w->mu held: the waiter checks the state under mu
+ * before each cond wait, so it either sees DONE or is already waiting.
+ * Signal, not broadcast: only the owner ever waits on w->cond.
+ */
+void
+chan__done_sleeping(struct chan__waiter *w)
+{
+	int cpu = this_cpu();
+	bool local;
+
+	chan__plock(&w->mu);
+	local = cpu >= 0 && cpu == w->sleep_cpu;
+	CHAN__SENT(&w->state);
+	atomic_store_explicit(&w->state, CHAN__DONE, memory_order_release);
+	if (pthread_cond_signal(&w->cond) != 0)
+		abort();
+	chan__punlock(&w->mu);
+	/* See spin(). */
+	chan__tls_waiter.woke_sleeper = true;
+	if (local)
+		chan__tls_waiter.woke_local = true;
 }
 
 bool
@@ -469,31 +485,6 @@ chan__uncount(void)
 	}
 }
 
-/*
- * Sleeping.  A waiter whose spin missed moves itself from WAITING to
- * SLEEPING and sleeps until the completer that claims it from SLEEPING
- * publishes DONE and wakes it (chan__done_sleeping), or until its deadline
- * passes while no one has claimed it (it moves itself to ABORTED).  A
- * completer that claimed a spinning waiter (from WAITING) only publishes
- * DONE.  Either way the waiter then reads DONE (await_done).
- *
- * On Linux the sleeper waits on the state word itself, a futex: the
- * kernel sleeps only while the word still reads SLEEPING, so a DONE
- * published first is never missed, and the completer stores DONE and
- * wakes in two steps that take no lock.  Elsewhere it waits on its own
- * condition variable, checking the state under its mutex, and the
- * completer signals with that mutex held.  The futex halves the system
- * calls of a sleep and a wake-up: glibc's condition variable leaves its
- * mutex marked contended when the sleeper wakes, so that the sleeper's
- * unlock is a third futex call, and a completer that signals while the
- * sleeper retakes the mutex can block on it as well.  Measured with
- * bench/ and CHAN_SPIN_NS=0, where every wait sleeps (eight interleaved
- * rounds, medians of the rounds' ratios, futex to cond): mpmc 2->2 at
- * capacity 0 1.96x the messages a second at 0.51x the CPU a message,
- * 4->4 1.58x at 0.57x, select_rx 1.27x at 0.67x, ping-pong 0.87x the
- * round trip.  With the default spin, where sleeps are rare, mpmc and
- * select_rx at capacities 0 and 1 came out 0.95-1.02x (thirty rounds).
- */
 struct sleep_ctx {
 	struct chan__waiter	*w;
 	const struct timespec	*abstime;
@@ -502,107 +493,22 @@ struct sleep_ctx {
 	void			*arg;
 };
 
-/* The waiter's side of a timeout: true if it aborted, false if claimed. */
-static bool
-time_out(struct chan__waiter *w)
-{
-	int s = CHAN__SLEEPING;
-
-	return atomic_compare_exchange_strong(&w->state, &s, CHAN__ABORTED);
-}
-
-#ifdef CHAN__FUTEX
 /*
- * Runs when the thread is cancelled in its futex wait.  Either the waiter
- * aborts (no completer has it, none can get it now), or a completer
- * already claimed it: then the operation happened, and we wait for its
- * DONE so that the completer is finished with our memory.  Then the
+ * Runs when the thread is cancelled in its cond wait, with w->mu held.
+ * Either the waiter aborts (no completer has it, none can get it now), or a
+ * completer already claimed it: then the operation happened, and we wait
+ * for its DONE so that the completer is finished with our memory.  Then the
  * caller's handler unlinks what is still queued.
  */
 static void
 wait_cancelled(void *arg)
 {
 	struct sleep_ctx *c = arg;
-	int old;
+	struct chan__waiter *w = c->w;
+	int s = CHAN__SLEEPING, old;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	if (!time_out(c->w))
-		await_done(c->w);
-	c->fn(c->arg);
-}
-
-/*
- * Until w leaves SLEEPING (a completer claimed it: the caller then awaits
- * DONE), or the deadline passes while no completer has claimed it.  The
- * futex wait is made a cancellation point, as the cond wait is, by
- * letting cancellation act at once around it: the system call holds
- * nothing, and the state is SLEEPING or past it at every instruction.
- */
-static void
-sleep_on_state(struct sleep_ctx *c)
-{
-	struct chan__waiter *w = c->w;
-	int old, rc;
-
-	while (atomic_load_explicit(&w->state, memory_order_acquire) ==
-	    CHAN__SLEEPING) {
-		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
-		rc = chan__futex_wait(&w->state, CHAN__SLEEPING, c->abstime);
-		pthread_setcanceltype(old, &old);
-		if (rc == ETIMEDOUT) {
-			/* If claimed after all, the operation happened. */
-			c->timed_out = time_out(w);
-			return;
-		}
-		if (rc != 0 && rc != EAGAIN && rc != EINTR)
-			abort();	/* a deadline the callers let through */
-	}
-}
-
-/* w sleeps until DONE or its deadline; true if the deadline came first. */
-static bool
-sleep_until_done(struct sleep_ctx *c)
-{
-	struct chan__waiter *w = c->w;
-	int s = CHAN__WAITING;
-
-	w->sleep_cpu = this_cpu();	/* before SLEEPING: see wake_sleeper */
-	/* Fails only if a completer claimed w first. */
-	if (atomic_compare_exchange_strong(&w->state, &s, CHAN__SLEEPING)) {
-		pthread_cleanup_push(wait_cancelled, c);
-		sleep_on_state(c);
-		pthread_cleanup_pop(0);
-	}
-	return c->timed_out;
-}
-
-/*
- * Publishes DONE to w, claimed from SLEEPING, and wakes it; true if it
- * slept on the CPU this thread runs on (cpu).  sleep_cpu is read first:
- * once DONE is out, w may return, and its thread exit.  The waiter
- * stored it before its move to SLEEPING, which our claim read.
- */
-static bool
-wake_sleeper(struct chan__waiter *w, int cpu)
-{
-	bool local = cpu >= 0 && cpu == w->sleep_cpu;
-
-	CHAN__SENT(&w->state);
-	atomic_store_explicit(&w->state, CHAN__DONE, memory_order_release);
-	chan__futex_wake(&w->state);
-	return local;
-}
-#else
-/* As above, for the cond wait, entered with w->mu held. */
-static void
-wait_cancelled(void *arg)
-{
-	struct sleep_ctx *c = arg;
-	struct chan__waiter *w = c->w;
-	int old;
-
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	if (!time_out(w)) {
+	if (!atomic_compare_exchange_strong(&w->state, &s, CHAN__ABORTED)) {
 		while (atomic_load_explicit(&w->state, memory_order_acquire) !=
 		    CHAN__DONE)
 			pthread_cond_wait(&w->cond, &w->mu);
@@ -619,7 +525,7 @@ static void
 sleep_locked(struct sleep_ctx *c)
 {
 	struct chan__waiter *w = c->w;
-	int rc;
+	int s, rc;
 
 	while (atomic_load_explicit(&w->state, memory_order_acquire) !=
 	    CHAN__DONE) {
@@ -628,7 +534,9 @@ sleep_locked(struct sleep_ctx *c)
 		else
 			rc = pthread_cond_timedwait(&w->cond, &w->mu, c->abstime);
 		if (rc == ETIMEDOUT) {
-			if (time_out(w)) {
+			s = CHAN__SLEEPING;
+			if (atomic_compare_exchange_strong(&w->state, &s,
+			    CHAN__ABORTED)) {
 				c->timed_out = true;
 				return;
 			}
@@ -643,64 +551,13 @@ sleep_locked(struct sleep_ctx *c)
 	}
 }
 
-static bool
-sleep_until_done(struct sleep_ctx *c)
-{
-	struct chan__waiter *w = c->w;
-	int s = CHAN__WAITING;
-
-	chan__plock(&w->mu);
-	w->sleep_cpu = this_cpu();
-	/* Fails only if a completer claimed w first. */
-	if (atomic_compare_exchange_strong(&w->state, &s, CHAN__SLEEPING)) {
-		pthread_cleanup_push(wait_cancelled, c);
-		sleep_locked(c);
-		pthread_cleanup_pop(0);
-	}
-	chan__punlock(&w->mu);
-	return c->timed_out;
-}
-
-/*
- * The signal is sent with w->mu held: the waiter checks the state under
- * mu before each cond wait, so it either sees DONE or is already waiting.
- * Signal, not broadcast: only the owner ever waits on w->cond.
- */
-static bool
-wake_sleeper(struct chan__waiter *w, int cpu)
-{
-	bool local;
-
-	chan__plock(&w->mu);
-	local = cpu >= 0 && cpu == w->sleep_cpu;
-	CHAN__SENT(&w->state);
-	atomic_store_explicit(&w->state, CHAN__DONE, memory_order_release);
-	if (pthread_cond_signal(&w->cond) != 0)
-		abort();
-	chan__punlock(&w->mu);
-	return local;
-}
-#endif
-
-/* Publishes DONE to a waiter claimed from SLEEPING and wakes it. */
-void
-chan__done_sleeping(struct chan__waiter *w)
-{
-	bool local = wake_sleeper(w, this_cpu());
-
-	/* See spin(). */
-	chan__tls_waiter.woke_sleeper = true;
-	if (local)
-		chan__tls_waiter.woke_local = true;
-}
-
 /*
  * Blocks the calling thread, the owner of w, until a completer publishes
  * DONE (returns 0; w->index and w->result say what happened) or abstime
  * passes first (returns ETIMEDOUT; the state is ABORTED and no completer
  * will touch w).  The caller set w->state to WAITING before queueing its
- * entries, and unlinks whatever is still queued afterwards.  The sleep is
- * a cancellation point: on_cancel(arg) then runs after the waiter has
+ * entries, and unlinks whatever is still queued afterwards.  The cond wait
+ * is a cancellation point: on_cancel(arg) then runs after the waiter has
  * aborted or seen DONE, and must unlink the entries.
  */
 int
@@ -708,9 +565,22 @@ chan__wait(struct chan__waiter *w, const struct timespec *abstime,
     void (*on_cancel)(void *), void *arg)
 {
 	struct sleep_ctx c = { w, abstime, false, on_cancel, arg };
+	int s = CHAN__WAITING;
 
-	if (!spin(w) && sleep_until_done(&c))
-		return ETIMEDOUT;
+	if (!spin(w)) {
+		chan__plock(&w->mu);
+		w->sleep_cpu = this_cpu();
+		/* Fails only if a completer claimed w first. */
+		if (atomic_compare_exchange_strong(&w->state, &s,
+		    CHAN__SLEEPING)) {
+			pthread_cleanup_push(wait_cancelled, &c);
+			sleep_locked(&c);
+			pthread_cleanup_pop(0);
+		}
+		chan__punlock(&w->mu);
+		if (c.timed_out)
+			return ETIMEDOUT;
+	}
 	await_done(w);
 	return 0;
 }
