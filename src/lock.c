@@ -12,6 +12,10 @@
  *
  * The kernel compares the word with 2 and sleeps as one step, so a wake-up
  * cannot slip between the locker's look and its sleep.
+ *
+ * Both paths leave errno as they found it: the calls on a channel never
+ * set it (chan(7)), and a futex wait that finds the word changed fails
+ * with EAGAIN, which is no error of the caller's.
  */
 #define _GNU_SOURCE		/* syscall() */
 #include "internal.h"
@@ -31,7 +35,7 @@ void
 chan__lock_slow(chan__mutex *m)
 {
 	uint32_t w;
-	int i;
+	int i, saved = errno;
 
 	for (i = 0; i < LOCK_SPIN; i++) {
 		w = atomic_load_explicit(&m->word, memory_order_relaxed);
@@ -47,12 +51,16 @@ chan__lock_slow(chan__mutex *m)
 		(void)syscall(SYS_futex, (void *)&m->word, FUTEX_WAIT_PRIVATE,
 		    2, NULL, NULL, 0);
 	}
+	errno = saved;
 }
 
 void
 chan__unlock_wake(chan__mutex *m)
 {
+	int saved = errno;
+
 	(void)syscall(SYS_futex, (void *)&m->word, FUTEX_WAKE_PRIVATE, 1,
 	    NULL, NULL, 0);
+	errno = saved;
 }
 #endif

@@ -443,6 +443,79 @@ START_TEST(timedrecv_on_empty_channel_times_out)
 }
 END_TEST
 
+/*
+ * Operations on one channel return their error and never set errno, also
+ * when they slept: until the deadline, or until another thread woke them.
+ */
+START_TEST(channel_ops_leave_errno_alone)
+{
+	chan_t *ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
+	struct timespec dl = deadline_in(20);
+	struct op r = { .kind = OP_RECV, .ch = ch, .val = -1 };
+	int v = 5;
+
+	errno = OP_ERRNO_MARK;
+	ck_assert_int_eq(chan_timedrecv(ch, &v, &dl), ETIMEDOUT);
+	ck_assert_int_eq(errno, OP_ERRNO_MARK);
+	put(ch, 1);
+	dl = deadline_in(20);
+	ck_assert_int_eq(chan_timedsend(ch, &v, &dl), ETIMEDOUT);
+	ck_assert_int_eq(errno, OP_ERRNO_MARK);
+	ck_assert_int_eq(take(ch), 1);
+
+	op_start(&r);
+	op_wait_blocked(&r);
+	put(ch, 12);
+	op_join(&r);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_int_eq(r.val, 12);
+	ck_assert_int_eq(r.op_errno, OP_ERRNO_MARK);
+	chan_destroy(ch);
+}
+END_TEST
+
+/*
+ * The same under contention: threads that find a side's lock held sleep
+ * on it, and the futex wait that finds the lock changed hands meanwhile
+ * fails with EAGAIN inside the library; errno must not show it.
+ */
+#define ERRNO_THREADS	4
+#define ERRNO_ROUNDS	50000
+
+static void *
+errno_hammer(void *p)
+{
+	chan_t *ch = p;
+	int i, v = 1, changed = 0;
+
+	for (i = 0; i < ERRNO_ROUNDS; i++) {
+		errno = OP_ERRNO_MARK;
+		(void)chan_trysend(ch, &v);
+		(void)chan_tryrecv(ch, &v);
+		changed += errno != OP_ERRNO_MARK;
+	}
+	return (void *)(intptr_t)changed;
+}
+
+START_TEST(contended_ops_leave_errno_alone)
+{
+	chan_t *ch = new_chan(sizeof(int), 4, CHAN_BLOCK);
+	pthread_t t[ERRNO_THREADS];
+	void *changed;
+	int i, total = 0;
+
+	for (i = 0; i < ERRNO_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, errno_hammer, ch),
+		    0);
+	for (i = 0; i < ERRNO_THREADS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &changed), 0);
+		total += (int)(intptr_t)changed;
+	}
+	ck_assert_msg(total == 0, "errno changed by %d calls", total);
+	chan_destroy(ch);
+}
+END_TEST
+
 /* A past deadline makes timedsend a trysend that reports ETIMEDOUT. */
 START_TEST(timedsend_past_deadline_acts_as_try)
 {
@@ -1976,6 +2049,8 @@ chan_suite(void)
 	tcase_add_test(tc, tryrecv_on_empty_channel_fails_eagain);
 	tcase_add_test(tc, timedsend_on_full_channel_times_out);
 	tcase_add_test(tc, timedrecv_on_empty_channel_times_out);
+	tcase_add_test(tc, channel_ops_leave_errno_alone);
+	tcase_add_test(tc, contended_ops_leave_errno_alone);
 	tcase_add_test(tc, timedsend_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_null_deadline_waits_for_send);

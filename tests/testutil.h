@@ -107,6 +107,9 @@ take(chan_t *ch)
  * thread can watch it block and then complete it.  Only the main thread
  * asserts: Check's ck_assert must not run on another thread.
  */
+/* errno as op_main sets it before the call: no libchan call sets EDOM. */
+#define OP_ERRNO_MARK	EDOM
+
 enum op_kind {
 	OP_SEND,
 	OP_RECV,
@@ -130,6 +133,7 @@ struct op {
 	const struct timespec *abstime;	/* TIMED*: the deadline */
 	int		 err;		/* out: error number, or select index */
 	int		 sel_errno;	/* out: errno when a select failed */
+	int		 op_errno;	/* out: errno after any other call */
 	pthread_t	 thr;
 	atomic_int	 tid;		/* the thread's kernel id, once known */
 	atomic_int	 entered;	/* set just before the library call */
@@ -144,6 +148,7 @@ op_main(void *arg)
 
 	atomic_store(&op->tid, (int)syscall(SYS_gettid));
 	atomic_store(&op->entered, 1);
+	errno = OP_ERRNO_MARK;	/* a channel call must leave it so */
 	switch (op->kind) {
 	case OP_SEND:
 		err = chan_send(op->ch, &op->val);
@@ -175,6 +180,7 @@ op_main(void *arg)
 		break;
 	}
 	op->err = err;
+	op->op_errno = errno;
 	atomic_store(&op->returned, 1);
 	return NULL;
 }
