@@ -102,14 +102,14 @@ take(chan_t *ch)
 	return v;
 }
 
+/* errno as op_main sets it before the call: no libchan call sets EDOM. */
+#define OP_ERRNO_MARK	EDOM
+
 /*
  * An operation run by a thread of its own (op_start), so that the main
  * thread can watch it block and then complete it.  Only the main thread
  * asserts: Check's ck_assert must not run on another thread.
  */
-/* errno as op_main sets it before the call: no libchan call sets EDOM. */
-#define OP_ERRNO_MARK	EDOM
-
 enum op_kind {
 	OP_SEND,
 	OP_RECV,
