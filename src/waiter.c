@@ -16,6 +16,13 @@
 
 /* How long a waiter spins before it sleeps, unless CHAN_SPIN_NS says. */
 #define SPIN_NS_DEFAULT	10000UL
+/*
+ * The longest spin CHAN_SPIN_NS may ask for: a second.  A spin does not
+ * watch the caller's deadline, so this also bounds how late a timed call
+ * can return when asked to spin that long (CI's helgrind run asks for
+ * 200 ms, so that waiters see their completion while spinning).
+ */
+#define SPIN_NS_MAX	1000000000UL
 /* How long a thread polls a ring before it queues as a waiter. */
 #define POLL_NS		1000UL
 /*
@@ -108,6 +115,24 @@ waiter_exit(void *arg)
 }
 
 /*
+ * CHAN_SPIN_NS, if it is a decimal number; capped at SPIN_NS_MAX (larger
+ * values, even those no unsigned long holds, mean the longest spin).
+ */
+static unsigned long
+spin_setting(void)
+{
+	const char *env = getenv("CHAN_SPIN_NS");
+	unsigned long ns = 0;
+
+	if (env == NULL || *env == '\0' || strspn(env, "0123456789") !=
+	    strlen(env))
+		return SPIN_NS_DEFAULT;
+	for (; *env != '\0' && ns <= SPIN_NS_MAX; env++)
+		ns = ns * 10 + (unsigned long)(*env - '0');
+	return ns < SPIN_NS_MAX ? ns : SPIN_NS_MAX;
+}
+
+/*
  * Measures the pause hint once, so that a spin lasts about the same time
  * on any CPU (a pause costs 3 cycles on some x86 parts and 140 on others).
  * One CPU: never spin, the thread waited for cannot run meanwhile (spin()
@@ -116,18 +141,15 @@ waiter_exit(void *arg)
 static void
 global_init(void)
 {
-	const char *env;
-	unsigned long spin_ns = SPIN_NS_DEFAULT;
+	unsigned long spin_ns = spin_setting();
 	uint64_t t0, dt;
-	int i;
+	int i, saved = errno;	/* calls on a channel never set it */
 
 	if (pthread_key_create(&waiter_key, waiter_exit) != 0)
 		abort();
 	if (pthread_condattr_init(&cond_attr) != 0 ||
 	    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC) != 0)
 		abort();
-	if ((env = getenv("CHAN_SPIN_NS")) != NULL)
-		spin_ns = strtoul(env, NULL, 10);
 	ncpu = usable_cpus();
 	t0 = now_ns();
 	for (i = 0; i < 4096; i++)
@@ -135,9 +157,11 @@ global_init(void)
 	dt = now_ns() - t0;
 	if (dt == 0)
 		dt = 1;
-	spin_iters = ncpu > 1 ? (unsigned long)(spin_ns * 4096 / dt) : 0;
+	spin_iters = ncpu > 1 ? (unsigned long)((uint64_t)spin_ns * 4096 / dt) :
+	    0;
 	poll_iters = ncpu > 1 ? (unsigned long)(POLL_NS * 4096 / dt) : 0;
 	quick_iters = ncpu > 1 ? (unsigned long)(QUICK_NS * 4096 / dt) : 0;
+	errno = saved;
 	CHAN__SENT(&init_once);
 }
 

@@ -516,6 +516,29 @@ START_TEST(contended_ops_leave_errno_alone)
 }
 END_TEST
 
+/*
+ * CHAN_SPIN_NS is read once, by the first wait in the process (chan(7)).
+ * One too large for an unsigned long must neither overflow into a spin of
+ * hours (the test then times out; capped, the wait spins a second) nor
+ * leave strtoul's ERANGE in errno.  Only the first wait of a process reads
+ * it, so this checks something only when Check runs the test in a process
+ * of its own, as make check does.
+ */
+START_TEST(huge_spin_setting_is_harmless)
+{
+	chan_t *ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
+	struct timespec dl = deadline_in(20);
+	int v = 5;
+
+	ck_assert_int_eq(setenv("CHAN_SPIN_NS",
+	    "99999999999999999999999999999", 1), 0);
+	errno = OP_ERRNO_MARK;
+	ck_assert_int_eq(chan_timedrecv(ch, &v, &dl), ETIMEDOUT);
+	ck_assert_int_eq(errno, OP_ERRNO_MARK);
+	chan_destroy(ch);
+}
+END_TEST
+
 /* A past deadline makes timedsend a trysend that reports ETIMEDOUT. */
 START_TEST(timedsend_past_deadline_acts_as_try)
 {
@@ -2051,6 +2074,7 @@ chan_suite(void)
 	tcase_add_test(tc, timedrecv_on_empty_channel_times_out);
 	tcase_add_test(tc, channel_ops_leave_errno_alone);
 	tcase_add_test(tc, contended_ops_leave_errno_alone);
+	tcase_add_test(tc, huge_spin_setting_is_harmless);
 	tcase_add_test(tc, timedsend_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_null_deadline_waits_for_send);
