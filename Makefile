@@ -96,8 +96,14 @@ $(STATIC): $(OBJS)
 	rm -f $@
 	$(AR) rcs $@ $(OBJS)
 
-$(SHARED): $(PICOBJS)
-	$(CC) $(XCFLAGS) -shared -Wl,-soname,$(SONAME) $(LDFLAGS) \
+# -z nodelete: dlclose() leaves libchan loaded.  Every thread that has
+# waited in it holds a waiter whose cleanup (a thread-specific key's
+# destructor) runs at that thread's exit, which may come after the unload;
+# and each load would take a key of the process's 1024 and never give it
+# back.  tests/dlopen.sh checks both.
+$(SHARED): $(PICOBJS) Makefile
+	$(CC) $(XCFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,-z,nodelete \
+	    $(LDFLAGS) \
 	    -o $@.$(VERSION) $(PICOBJS)
 	ln -sf libchan.so.$(VERSION) $@.$(SOMAJOR)
 	ln -sf libchan.so.$(VERSION) $@

@@ -6,7 +6,10 @@
 # the load as well as in new ones.  A program that does not link libchan
 # loads the build's libchan.so, blocks in it from the main thread (which
 # existed before the load) and from four threads started after it, selects
-# and times out, and checks every value arrived.
+# and times out, and checks every value arrived.  A plugin also gets
+# unloaded: a thread that waited in libchan exits after the dlclose() (its
+# waiter's cleanup must not run code that is gone), and the library is
+# loaded and unloaded more times than a process has thread-specific keys.
 # Run by make check with BUILD and CC set.  Sanitizer builds skip it: their
 # instrumented library cannot be loaded into a plain program.
 set -eu
@@ -39,6 +42,7 @@ cat > "$work/prog.c" <<'EOF'
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +52,7 @@ cat > "$work/prog.c" <<'EOF'
 
 #define NTHREADS	4
 #define PER_THREAD	1000
+#define RELOADS		1100	/* more than PTHREAD_KEYS_MAX, 1024 */
 
 static chan_t *(*p_create)(size_t, size_t, enum chan_policy);
 static void (*p_destroy)(chan_t *);
@@ -56,6 +61,7 @@ static int (*p_select)(struct chan_case *, size_t);
 static int (*p_timedselect)(struct chan_case *, size_t,
     const struct timespec *);
 static chan_t *ch;
+static sem_t waited, unloaded;
 
 static void
 die(const char *what)
@@ -89,13 +95,71 @@ receiver(void *arg)
 	return NULL;
 }
 
+/* A deadline ms milliseconds from now. */
+static struct timespec
+after_ms(long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += ms * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+/*
+ * Waits in libchan (a timed select that times out), then outlives the
+ * dlclose(): its exit runs the cleanup of its waiter afterwards.
+ */
+static void *
+lingerer(void *arg)
+{
+	struct chan_case c = { .ch = arg, .op = CHAN_RECV };
+	struct timespec ts = after_ms(1);
+
+	if (p_timedselect(&c, 1, &ts) != -1 || errno != ETIMEDOUT)
+		die("the lingering thread's select did not time out");
+	sem_post(&waited);
+	while (sem_wait(&unloaded) != 0)
+		continue;
+	return NULL;
+}
+
+/* Loads libchan, selects once in it, unloads it. */
+static void
+reload(const char *path)
+{
+	chan_t *(*create)(size_t, size_t, enum chan_policy);
+	void (*destroy)(chan_t *);
+	int (*tryselect)(struct chan_case *, size_t);
+	struct chan_case c = { .op = CHAN_RECV };
+	void *h;
+
+	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		die(dlerror());
+	*(void **)&create = sym(h, "chan_create");
+	*(void **)&destroy = sym(h, "chan_destroy");
+	*(void **)&tryselect = sym(h, "chan_tryselect");
+	if ((c.ch = create(0, 1, CHAN_BLOCK)) == NULL)
+		die("chan_create failed");
+	if (tryselect(&c, 1) != -1 || errno != EAGAIN)
+		die("chan_tryselect on an empty channel did not fail EAGAIN");
+	destroy(c.ch);
+	if (dlclose(h) != 0)
+		die(dlerror());
+}
+
 int
 main(int argc, char **argv)
 {
-	pthread_t t[NTHREADS];
+	pthread_t t[NTHREADS], linger;
 	uint64_t sums[NTHREADS] = { 0 }, total = 0, v, want;
 	struct chan_case c;
 	struct timespec ts;
+	chan_t *empty;
 	void *h;
 	int i;
 
@@ -128,19 +192,27 @@ main(int argc, char **argv)
 		die("the values received do not add up");
 
 	/* No receiver left: a timed select waits, then times out. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += 20 * 1000 * 1000;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ts = after_ms(20);
 	if (p_timedselect(&c, 1, &ts) != -1 || errno != ETIMEDOUT)
 		die("chan_timedselect did not time out");
 	p_destroy(ch);
+
+	if (sem_init(&waited, 0, 0) != 0 || sem_init(&unloaded, 0, 0) != 0 ||
+	    (empty = p_create(sizeof(uint64_t), 1, CHAN_BLOCK)) == NULL ||
+	    pthread_create(&linger, NULL, lingerer, empty) != 0)
+		die("could not start the lingering thread");
+	while (sem_wait(&waited) != 0)
+		continue;
+	p_destroy(empty);
 	if (dlclose(h) != 0)
 		die(dlerror());
-	printf("dlopen: %d values through a dlopen'ed libchan.so\n",
-	    NTHREADS * PER_THREAD);
+	sem_post(&unloaded);
+	pthread_join(linger, NULL);
+
+	for (i = 0; i < RELOADS; i++)
+		reload(argv[1]);
+	printf("dlopen: %d values through a dlopen'ed libchan.so; a thread "
+	    "outlived dlclose; %d reloads\n", NTHREADS * PER_THREAD, RELOADS);
 	return 0;
 }
 EOF
