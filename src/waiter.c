@@ -43,6 +43,7 @@
 
 static pthread_once_t	 init_once = PTHREAD_ONCE_INIT;
 static pthread_key_t	 waiter_key;
+static bool		 have_key;	/* waiter_key was created */
 static unsigned long	 spin_iters;	/* pause loops in one spin; 0: never */
 static unsigned long	 poll_iters;	/* pause loops in one poll; 0: never */
 static unsigned long	 quick_iters;	/* pause loops before counting in */
@@ -145,8 +146,11 @@ global_init(void)
 	uint64_t t0, dt;
 	int i, saved = errno;	/* calls on a channel never set it */
 
-	if (pthread_key_create(&waiter_key, waiter_exit) != 0)
-		abort();
+	/*
+	 * A program may have taken every key (PTHREAD_KEYS_MAX): waiters then
+	 * work all the same, but a thread's exit no longer frees its scratch.
+	 */
+	have_key = pthread_key_create(&waiter_key, waiter_exit) == 0;
 	if (pthread_condattr_init(&cond_attr) != 0 ||
 	    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC) != 0)
 		abort();
@@ -186,7 +190,8 @@ chan__self_init(struct chan__waiter *w)
 		w->rng = 1;
 	w->ready = true;
 	/* Only to run waiter_exit; a failure just skips the cleanup. */
-	(void)pthread_setspecific(waiter_key, w);
+	if (have_key)
+		(void)pthread_setspecific(waiter_key, w);
 }
 
 /*

@@ -535,6 +535,46 @@ START_TEST(huge_spin_setting_is_harmless)
 }
 END_TEST
 
+static void *
+recv_one(void *arg)
+{
+	static int v;
+
+	v = -1;
+	return chan_recv(arg, &v) == 0 ? &v : NULL;
+}
+
+/*
+ * A program that has taken every thread-specific key before its first
+ * wait still gets working waits (the library's key only frees a thread's
+ * waiter at its exit).  Like the test above, it checks something only as
+ * the first wait of its process.
+ */
+START_TEST(waits_work_without_a_thread_key)
+{
+	static pthread_key_t keys[4096];
+	chan_t *ch = new_chan(sizeof(int), 0, CHAN_BLOCK);
+	struct timespec dl = deadline_in(5);
+	pthread_t t;
+	size_t n = 0, i;
+	void *got;
+	int v = 7;
+
+	while (n < 4096 && pthread_key_create(&keys[n], NULL) == 0)
+		n++;
+	ck_assert_uint_lt(n, 4096);	/* they did run out */
+	ck_assert_int_eq(chan_timedrecv(ch, &v, &dl), ETIMEDOUT);
+	ck_assert_int_eq(pthread_create(&t, NULL, recv_one, ch), 0);
+	ck_assert_int_eq(chan_send(ch, &v), 0);
+	ck_assert_int_eq(pthread_join(t, &got), 0);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(*(int *)got, 7);
+	for (i = 0; i < n; i++)
+		pthread_key_delete(keys[i]);
+	chan_destroy(ch);
+}
+END_TEST
+
 /* A past deadline makes timedsend a trysend that reports ETIMEDOUT. */
 START_TEST(timedsend_past_deadline_acts_as_try)
 {
@@ -2071,6 +2111,7 @@ chan_suite(void)
 	tcase_add_test(tc, woken_recv_leaves_errno_alone);
 	tcase_add_test(tc, contended_ops_leave_errno_alone);
 	tcase_add_test(tc, huge_spin_setting_is_harmless);
+	tcase_add_test(tc, waits_work_without_a_thread_key);
 	tcase_add_test(tc, timedsend_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_null_deadline_waits_for_send);
