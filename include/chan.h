@@ -18,6 +18,13 @@
 extern "C" {
 #endif
 
+/*
+ * <time.h> declares struct timespec only in C11 and POSIX modes: declared
+ * here too, a strict C99 build's timed calls take the same struct as
+ * everyone else's.
+ */
+struct timespec;
+
 /* Built with -fvisibility=hidden, the library exports what is declared here. */
 #if defined(__GNUC__) && __GNUC__ >= 4
 #pragma GCC visibility push(default)
