@@ -180,6 +180,27 @@ blocker_cancel(struct blocker *b)
 	blocker_join_cancelled(b);
 }
 
+/*
+ * Starts b in op with a cancel already pending when its call begins (see
+ * blocker_main), and checks the call acted on it.
+ */
+static void
+blocker_cancel_pending(struct blocker *b, chan_t *ch, chan_t *ch2,
+    enum op op, uint64_t elem)
+{
+	pthread_barrier_t bar;
+
+	ck_assert_int_eq(pthread_barrier_init(&bar, NULL, 2), 0);
+	b->pending = true;
+	b->bar = &bar;
+	blocker_start(b, ch, ch2, op, elem);
+	pthread_barrier_wait(&bar);
+	ck_assert_int_eq(pthread_cancel(b->thr), 0);
+	pthread_barrier_wait(&bar);
+	blocker_join_cancelled(b);
+	pthread_barrier_destroy(&bar);
+}
+
 /* A channel of uint64_t; a buffered one prefilled when senders must block. */
 static chan_t *
 make_chan(size_t cap, bool full)
@@ -286,25 +307,16 @@ cancel_blocked(int i, bool pending)
 {
 	enum op op = (enum op)(i / NCAPS);
 	size_t cap = caps[i % NCAPS];
-	pthread_barrier_t bar;
 	struct blocker b = { 0 };
 	chan_t *ch, *ch2 = NULL;
 
 	ch = make_chan(cap, op_sends(op));
 	if (op == OP_SELECT_BOTH)
 		ch2 = make_chan(cap, true);
-	b.pending = pending;
-	b.bar = &bar;
-	if (pending)
-		ck_assert_int_eq(pthread_barrier_init(&bar, NULL, 2), 0);
-	blocker_start(&b, ch, ch2, op, 99);
 	if (pending) {
-		pthread_barrier_wait(&bar);
-		ck_assert_int_eq(pthread_cancel(b.thr), 0);
-		pthread_barrier_wait(&bar);
-		blocker_join_cancelled(&b);
-		pthread_barrier_destroy(&bar);
+		blocker_cancel_pending(&b, ch, ch2, op, 99);
 	} else {
+		blocker_start(&b, ch, ch2, op, 99);
 		blocker_wait_asleep(&b);
 		blocker_cancel(&b);
 	}
@@ -346,7 +358,6 @@ START_TEST(call_with_a_waiting_partner_acts_on_pending_cancel)
 {
 	enum op op = (enum op)_i;
 	struct blocker partner = { 0 }, b = { 0 };
-	pthread_barrier_t bar;
 	struct timespec ts = stress_deadline(LONG_WAIT);
 	uint64_t m = 0;
 	chan_t *ch = make_chan(0, false);
@@ -354,15 +365,7 @@ START_TEST(call_with_a_waiting_partner_acts_on_pending_cancel)
 	blocker_start(&partner, ch, NULL, op_sends(op) ? OP_RECV : OP_SEND,
 	    7);
 	blocker_wait_asleep(&partner);
-	ck_assert_int_eq(pthread_barrier_init(&bar, NULL, 2), 0);
-	b.pending = true;
-	b.bar = &bar;
-	blocker_start(&b, ch, NULL, op, 99);
-	pthread_barrier_wait(&bar);
-	ck_assert_int_eq(pthread_cancel(b.thr), 0);
-	pthread_barrier_wait(&bar);
-	blocker_join_cancelled(&b);
-	pthread_barrier_destroy(&bar);
+	blocker_cancel_pending(&b, ch, NULL, op, 99);
 	ck_assert_msg(!atomic_load(&partner.returned), "the waiting partner "
 	    "was served by the cancelled %s", opname[op]);
 	if (op_sends(op)) {
@@ -377,6 +380,30 @@ START_TEST(call_with_a_waiting_partner_acts_on_pending_cancel)
 	if (op_sends(op))
 		ck_assert_uint_eq(partner.elem, 4242);
 	chan_destroy(ch);
+}
+END_TEST
+
+/*
+ * A call on a closed channel (drained, for receives) acts on a cancel
+ * requested before it started, whatever the capacity, rather than return
+ * EPIPE: it could neither move an element nor wait.
+ */
+START_TEST(call_on_closed_channel_acts_on_pending_cancel)
+{
+	enum op op = (enum op)(_i / NCAPS);
+	size_t cap = caps[_i % NCAPS];
+	struct blocker b = { 0 };
+	chan_t *ch, *ch2 = NULL;
+
+	ch = make_chan(cap, op_sends(op));
+	chan_close(ch);
+	if (op == OP_SELECT_BOTH) {
+		ch2 = make_chan(cap, true);
+		chan_close(ch2);
+	}
+	blocker_cancel_pending(&b, ch, ch2, op, 99);
+	chan_destroy(ch);
+	chan_destroy(ch2);
 }
 END_TEST
 
@@ -852,6 +879,8 @@ cancel_suite(void)
 	tcase_add_loop_test(tc,
 	    call_with_a_waiting_partner_acts_on_pending_cancel, 0,
 	    OP_SELECT_BOTH);
+	tcase_add_loop_test(tc, call_on_closed_channel_acts_on_pending_cancel,
+	    0, NOPS * NCAPS);
 	tcase_add_loop_test(tc,
 	    cancel_one_of_three_blocked_receivers_leaves_others_served, 0, 6);
 	tcase_add_loop_test(tc,
