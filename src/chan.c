@@ -493,6 +493,14 @@ ring_take(chan_t *ch, void *elems, size_t k)
 	hint_head(ch, h, k);
 }
 
+/* Element k of elems; NULL stays NULL (a discarding receive). */
+static void *
+offset(const chan_t *ch, const void *elems, size_t k)
+{
+	return elems == NULL ? NULL :
+	    (unsigned char *)(uintptr_t)elems + k * ch->elem_size;
+}
+
 /*
  * CHAN_SLIDE on a full ring: discards the oldest element.  The caller holds
  * send_mu, and recv_mu too if have_recv; a receiver may have made room
@@ -512,32 +520,36 @@ slide(chan_t *ch, bool have_recv)
 
 /*
  * Sends up to n elements into the ring, with send_mu held (recv_mu too if
- * have_recv).  Returns 0 and *sent >= 1 (CHAN_DROP and CHAN_SLIDE always
- * take all n), EPIPE if closed, EAGAIN if the ring is full.
+ * have_recv).  Returns 0 and *sent >= 1, EPIPE if closed, EAGAIN if the
+ * ring is full.  CHAN_DROP and CHAN_SLIDE take all n (*sent = n) at once:
+ * DROP puts what fits and discards the rest; SLIDE puts only the batch's
+ * last cap elements, since each earlier one would be slid out by a later
+ * one, and slides out the oldest buffered ones to make room for them.
+ * Either way the work is bounded by cap, whatever n.
  */
 static int
 buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
     bool have_recv)
 {
-	const unsigned char *p = elems;
 	size_t room, t, i;
 
 	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
 		return EPIPE;
-	if (ch->policy != CHAN_BLOCK) {
-		for (i = 0; i < n; i++, p += ch->elem_size) {
-			if (!has_room(ch)) {
-				if (ch->policy == CHAN_DROP)
-					continue;
+	if (ch->policy == CHAN_SLIDE) {
+		for (i = n > ch->cap ? n - ch->cap : 0; i < n; i++) {
+			if (!has_room(ch))
 				slide(ch, have_recv);
-			}
-			ring_put(ch, p, 1);
+			ring_put(ch, offset(ch, elems, i), 1);
 		}
 		*sent = n;
 		return 0;
 	}
-	if (!has_room(ch))
-		return EAGAIN;
+	if (!has_room(ch)) {
+		if (ch->policy != CHAN_DROP)
+			return EAGAIN;
+		*sent = n;	/* all discarded */
+		return 0;
+	}
 	t = own_tail(ch);
 	room = ch->cap - (t - ch->head_cache);
 	if (room < n && n > 1) {
@@ -546,6 +558,8 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 	}
 	*sent = n < room ? n : room;
 	ring_put(ch, elems, *sent);
+	if (ch->policy == CHAN_DROP)
+		*sent = n;	/* the rest discarded */
 	return 0;
 }
 
@@ -562,6 +576,8 @@ buf_recv_locked(chan_t *ch, void *elems, size_t n, size_t *got)
 	size_t avail, t;
 	bool ready;
 
+	if (n > ch->cap)
+		n = ch->cap;	/* all a ring can give, and signed below */
 	if (n == 1) {
 		ready = has_elem(ch);
 	} else {
@@ -1083,13 +1099,6 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 			consumed(ch);
 	}
 	return r;
-}
-
-static void *
-offset(const chan_t *ch, const void *elems, size_t k)
-{
-	return elems == NULL ? NULL :
-	    (unsigned char *)(uintptr_t)elems + k * ch->elem_size;
 }
 
 /*

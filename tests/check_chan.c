@@ -1986,6 +1986,76 @@ START_TEST(sendn_on_drop_and_slide_obeys_policy)
 }
 END_TEST
 
+/*
+ * SLIDE keeps the newest cap of what was buffered and the batch, in order,
+ * also when the batch alone is longer than the ring.
+ */
+START_TEST(slide_batch_longer_than_ring_keeps_the_newest)
+{
+	int in[10] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, i;
+	chan_t *s = new_chan(sizeof(int), 4, CHAN_SLIDE);
+	size_t cnt = 0;
+
+	put(s, 100);
+	put(s, 101);
+	ck_assert_int_eq(chan_trysendn(s, in, 5, &cnt), 0);
+	ck_assert_uint_eq(cnt, 5);
+	for (i = 1; i <= 4; i++)
+		ck_assert_int_eq(take(s), i);
+	put(s, 100);
+	put(s, 101);
+	ck_assert_int_eq(chan_sendn(s, in, 10, &cnt), 0);
+	ck_assert_uint_eq(cnt, 10);
+	for (i = 6; i <= 9; i++)
+		ck_assert_int_eq(take(s), i);
+	ck_assert_uint_eq(chan_len(s), 0);
+	chan_destroy(s);
+}
+END_TEST
+
+/*
+ * A count no ring can hold (SIZE_MAX: "all there is", valid for elements
+ * of size 0 or a NULL target, which discards) moves what the ring allows
+ * and returns: receives take everything buffered, closed or not, and a
+ * DROP or SLIDE send, which never waits, fills the ring and is done.
+ */
+START_TEST(batch_of_huge_count_moves_what_the_ring_allows)
+{
+	chan_t *sig = new_chan(0, 8, CHAN_BLOCK);
+	chan_t *bytes = new_chan(1, 8, CHAN_BLOCK);
+	chan_t *d = new_chan(0, 4, CHAN_DROP), *s = new_chan(0, 4, CHAN_SLIDE);
+	unsigned char c = 'x';
+	size_t k = 0;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(chan_trysend(sig, NULL), 0);
+		ck_assert_int_eq(chan_trysend(bytes, &c), 0);
+	}
+	ck_assert_int_eq(chan_tryrecvn(sig, NULL, SIZE_MAX, &k), 0);
+	ck_assert_uint_eq(k, 3);
+	ck_assert_int_eq(chan_tryrecvn(bytes, NULL, SIZE_MAX, &k), 0);
+	ck_assert_uint_eq(k, 3);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(chan_trysend(sig, NULL), 0);
+	chan_close(sig);
+	ck_assert_int_eq(chan_recvn(sig, NULL, SIZE_MAX, &k), 0);
+	ck_assert_uint_eq(k, 3);
+	ck_assert_int_eq(chan_recvn(sig, NULL, SIZE_MAX, &k), EPIPE);
+
+	ck_assert_int_eq(chan_trysendn(d, NULL, SIZE_MAX, &k), 0);
+	ck_assert_uint_eq(k, SIZE_MAX);
+	ck_assert_uint_eq(chan_len(d), 4);
+	ck_assert_int_eq(chan_sendn(s, NULL, SIZE_MAX, &k), 0);
+	ck_assert_uint_eq(k, SIZE_MAX);
+	ck_assert_uint_eq(chan_len(s), 4);
+	chan_destroy(sig);
+	chan_destroy(bytes);
+	chan_destroy(d);
+	chan_destroy(s);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ cpus */
 
 /*
@@ -2199,6 +2269,8 @@ chan_suite(void)
 	tcase_add_test(tc, unbuffered_tryrecvn_takes_from_waiting_sender);
 	tcase_add_test(tc, unbuffered_sendn_completes_with_receiver);
 	tcase_add_test(tc, sendn_on_drop_and_slide_obeys_policy);
+	tcase_add_test(tc, slide_batch_longer_than_ring_keeps_the_newest);
+	tcase_add_test(tc, batch_of_huge_count_moves_what_the_ring_allows);
 	suite_add_tcase(s, tc);
 	return s;
 }
