@@ -150,7 +150,8 @@ struct chan_case {
  * ready ones, waiting for one if none is; it returns the case's index, or -1
  * with errno EINVAL (a bad case), EDEADLK (no enabled case) or ENOMEM (the
  * per-thread scratch a select needs to wait, or to handle more than 64
- * cases, could not be allocated; it is allocated once and reused).
+ * cases, could not be allocated; it is allocated once per thread, and grown
+ * only for a select with more cases than any before).
  */
 int chan_select(struct chan_case *cases, size_t n);
 
@@ -168,7 +169,10 @@ int chan_timedselect(struct chan_case *cases, size_t n,
 /* chan_bcast_t delivers every message to every subscriber. */
 typedef struct chan_bcast chan_bcast_t;
 
-/* chan_bcast_create returns a broadcast of elem_size-byte messages, or NULL. */
+/*
+ * chan_bcast_create returns a broadcast of elem_size-byte messages, or NULL
+ * with errno ENOMEM.
+ */
 chan_bcast_t *chan_bcast_create(size_t elem_size);
 
 /* chan_bcast_destroy frees b (not its subscriptions); NULL is a no-op. */
@@ -183,17 +187,22 @@ chan_t *chan_bcast_subscribe(chan_bcast_t *b, size_t capacity,
 
 /*
  * chan_bcast_unsubscribe closes sub and returns once no send still delivers
- * to it; the caller destroys sub later.  EINVAL if sub is not subscribed.
+ * to it; the caller destroys sub later.  EINVAL if b or sub is NULL, or sub
+ * is not subscribed to b.
  */
 int chan_bcast_unsubscribe(chan_bcast_t *b, chan_t *sub);
 
 /*
  * chan_bcast_send delivers *elem to every subscriber under its policy,
- * waiting on full CHAN_BLOCK ones; EPIPE once b is closed.
+ * waiting on full CHAN_BLOCK ones; EPIPE once b is closed, EINVAL if b is
+ * NULL, or elem is NULL with messages of a size.
  */
 int chan_bcast_send(chan_bcast_t *b, const void *elem);
 
-/* chan_bcast_close closes b and every subscription; EPIPE the second time. */
+/*
+ * chan_bcast_close closes b and every subscription; EPIPE the second time,
+ * EINVAL if b is NULL.
+ */
 int chan_bcast_close(chan_bcast_t *b);
 
 #if defined(__GNUC__) && __GNUC__ >= 4

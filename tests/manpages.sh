@@ -9,11 +9,20 @@
 #   - every error number the header's comment gives a function is listed in
 #     the ERRORS of its page;
 #   - each man3 page has its sections in mdoc order, LIBRARY included;
-#   - every EXAMPLES block compiles (-Wall -Wextra -Werror).
+#   - every EXAMPLES block compiles (-Wall -Wextra -Werror), and one that
+#     is a whole program (it defines main) runs, linked with the build's
+#     libchan.a, exits 0 within 30 s, and prints the number its printf's
+#     comment promises, if one does (not in sanitizer builds, whose
+#     library needs the sanitizer's flags to link).
 # Run by make check with CC and BUILD set; exits 1 with one line per problem.
 set -eu
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
+BUILD=${BUILD:-build}
+case $BUILD in
+*/asan|*/tsan|*/ubsan) run_examples=no ;;
+*) run_examples=yes ;;
+esac
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -255,7 +264,8 @@ if [ -n "$dups" ]; then
 	problem "MLINKS names twice: $dups"
 fi
 
-# 4. Every EXAMPLES block compiles on its own.
+# 4. Every EXAMPLES block compiles on its own; whole programs run.
+nrun=0
 for ex in "$tmp"/ex-*.c; do
 	[ -e "$ex" ] || continue
 	page=${ex##*/ex-}
@@ -265,7 +275,27 @@ for ex in "$tmp"/ex-*.c; do
 	    -Werror -Iinclude -c -o "$ex.o" "$ex.src.c" 2> "$ex.err"; then
 		problem "$page: EXAMPLES does not compile:"
 		sed 's/^/    /' "$ex.err" >&2
+		continue
 	fi
+	if [ $run_examples = no ] || ! grep -q '^main(' "$ex.src.c"; then
+		continue
+	fi
+	if ! $CC -pthread -o "$ex.bin" "$ex.o" "$BUILD/libchan.a" \
+	    2> "$ex.err"; then
+		problem "$page: EXAMPLES does not link:"
+		sed 's/^/    /' "$ex.err" >&2
+		continue
+	fi
+	if ! out=$(timeout 30 "$ex.bin"); then
+		problem "$page: EXAMPLES program failed or hung (30 s)"
+		continue
+	fi
+	want=$(sed -n 's|.*printf(.*/\* *\([0-9][0-9]*\) *\*/.*|\1|p' \
+	    "$ex.src.c" | head -n 1)
+	if [ -n "$want" ] && ! printf '%s\n' "$out" | grep -qx "$want"; then
+		problem "$page: EXAMPLES printed '$out', its comment says $want"
+	fi
+	nrun=$((nrun + 1))
 done
 for page in man/man3/*.3; do
 	[ -e "$page" ] || continue
@@ -278,4 +308,4 @@ if [ "$fail" -ne 0 ]; then
 	echo "manpages.sh: FAILED" >&2
 	exit 1
 fi
-echo "manpages.sh: $(wc -l < "$tmp/header") functions, $(wc -l < "$tmp/mlinks") links, $(wc -l < "$tmp/pages") pages: OK"
+echo "manpages.sh: $(wc -l < "$tmp/header") functions, $(wc -l < "$tmp/mlinks") links, $(wc -l < "$tmp/pages") pages, $nrun example programs run: OK"
