@@ -110,8 +110,13 @@ $(SHARED): $(PICOBJS) Makefile
 
 # The install rule runs PCSED itself: a chan.pc built earlier with another
 # PREFIX (make; make install PREFIX=/usr) would otherwise be installed stale.
-PCSED	= -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+# Directories under PREFIX are written as ${prefix}/..., so that
+# pkg-config --define-prefix can relocate an installed tree.
+PCREL	= $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+PCSED	= -e 's|@PREFIX@|$(PREFIX)|g' \
+	  -e 's|@LIBDIR@|$(call PCREL,$(LIBDIR))|g' \
+	  -e 's|@INCLUDEDIR@|$(call PCREL,$(INCLUDEDIR))|g' \
+	  -e 's|@VERSION@|$(VERSION)|g'
 
 $(BUILD)/chan.pc: chan.pc.in Makefile
 	@mkdir -p $(@D)

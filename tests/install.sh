@@ -115,6 +115,11 @@ export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 grep -q '^prefix=/usr$' "$lib/pkgconfig/chan.pc" ||
     problem "chan.pc does not say prefix=/usr:" \
     "$(grep '^prefix=' "$lib/pkgconfig/chan.pc")"
+# Relative to ${prefix}, so that pkg-config --define-prefix relocates it.
+for v in 'libdir=${prefix}/lib' 'includedir=${prefix}/include'; do
+	grep -qxF "$v" "$lib/pkgconfig/chan.pc" ||
+	    problem "chan.pc does not say $v"
+done
 version=$(pkg-config --modversion chan) ||
     die "pkg-config cannot read the installed chan.pc"
 [ "$version" = 1.0.0 ] || problem "pkg-config --modversion chan: $version"
