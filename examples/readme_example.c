@@ -18,8 +18,12 @@ main(void)
 	pthread_t t;
 	int v, sum = 0;
 
-	if (ch == NULL || pthread_create(&t, NULL, producer, ch) != 0)
+	if (ch == NULL)
 		return 1;
+	if (pthread_create(&t, NULL, producer, ch) != 0) {
+		chan_destroy(ch);
+		return 1;
+	}
 	while (chan_recv(ch, &v) == 0)	/* 0 until closed and drained */
 		sum += v;
 	pthread_join(t, NULL);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,7 @@ run_semaphore(int limit, int nthreads)
 {
 	pthread_t *tids;
 	int error, i;
+	bool ok;
 
 	/* Room for exactly limit tokens, so releases never wait. */
 	if ((sem = chan_create(0, (size_t)limit, CHAN_BLOCK)) == NULL)
@@ -104,12 +106,11 @@ run_semaphore(int limit, int nthreads)
 	    "(limit %d), %zu tokens back\n", nthreads, nthreads * JOBS,
 	    atomic_load(&peak), limit, chan_len(sem));
 	/* Every token must have come back, and the limit must have held. */
-	if (atomic_load(&peak) > limit || chan_len(sem) != (size_t)limit) {
+	ok = atomic_load(&peak) <= limit && chan_len(sem) == (size_t)limit;
+	if (!ok)
 		fprintf(stderr, "semaphore: limit %d broken\n", limit);
-		return 1;
-	}
 	chan_destroy(sem);
-	return 0;
+	return ok ? 0 : 1;
 }
 
 /* Part 2: locks, and waiting for whichever of several frees first. */
