@@ -150,8 +150,8 @@ struct chan_case {
  * ready ones, waiting for one if none is; it returns the case's index, or -1
  * with errno EINVAL (a bad case), EDEADLK (no enabled case) or ENOMEM (the
  * per-thread scratch a select needs to wait, or to handle more than 64
- * cases, could not be allocated; it is allocated once per thread, and grown
- * only for a select with more cases than any before).
+ * cases, could not be allocated; it is allocated once per thread, for 64
+ * cases, and grown only for a select with more cases than any before).
  */
 int chan_select(struct chan_case *cases, size_t n);
 

@@ -52,13 +52,15 @@ case_valid(const struct chan_case *c)
 /*
  * A select's scratch (chan__scratch): its n entries, then, for more cases
  * than the stack arrays hold, its n channels and its n-case order.  The
- * entries, or NULL (ENOMEM).
+ * entries, or NULL (ENOMEM).  Never sized for fewer than STACK_CASES
+ * cases, so that a thread allocates once for all its selects up to that
+ * many cases.
  */
 static struct chan__entry *
 sel_scratch(struct chan__waiter *w, size_t n)
 {
-	return chan__scratch(w, n * (sizeof(struct chan__entry) +
-	    sizeof(chan_t *) + sizeof(uint32_t)));
+	return chan__scratch(w, (n > STACK_CASES ? n : STACK_CASES) *
+	    (sizeof(struct chan__entry) + sizeof(chan_t *) + sizeof(uint32_t)));
 }
 
 /* The channels in a scratch of n entries (sel_scratch). */

@@ -123,14 +123,14 @@ static unsigned long
 spin_setting(void)
 {
 	const char *env = getenv("CHAN_SPIN_NS");
-	unsigned long ns = 0;
+	uint64_t ns = 0;	/* 10 * SPIN_NS_MAX + 9 overflows 32 bits */
 
 	if (env == NULL || *env == '\0' || strspn(env, "0123456789") !=
 	    strlen(env))
 		return SPIN_NS_DEFAULT;
 	for (; *env != '\0' && ns <= SPIN_NS_MAX; env++)
-		ns = ns * 10 + (unsigned long)(*env - '0');
-	return ns < SPIN_NS_MAX ? ns : SPIN_NS_MAX;
+		ns = ns * 10 + (uint64_t)(*env - '0');
+	return ns < SPIN_NS_MAX ? (unsigned long)ns : SPIN_NS_MAX;
 }
 
 /*
@@ -197,7 +197,7 @@ chan__self_init(struct chan__waiter *w)
 /*
  * Returns a scratch area of at least size bytes owned by w's thread, or NULL
  * (ENOMEM).  It grows rarely: a thread's first select allocates it and
- * later ones reuse it.
+ * later ones reuse it (sel_scratch asks for enough for 64 cases).
  */
 void *
 chan__scratch(struct chan__waiter *w, size_t size)
@@ -206,8 +206,6 @@ chan__scratch(struct chan__waiter *w, size_t size)
 
 	if (size <= w->nents)
 		return w->ents;
-	if (size < 1024)
-		size = 1024;
 	if ((p = malloc(size)) == NULL)
 		return NULL;
 	free(w->ents);
