@@ -22,10 +22,12 @@
  * that chose not to be waited for.
  *
  * Joining and leaving.  chan_bcast_subscribe links the new subscription at
- * the head of the list; a send already delivering does not visit it, every
- * send that starts later does.  A subscriber therefore receives an unbroken
- * run of messages (under CHAN_BLOCK, nothing missing in between) from its
- * subscription on.  chan_bcast_unsubscribe marks the subscription gone (no
+ * the head of the list, and every send that starts later delivers to it.
+ * A send already delivering may too: each of its two passes walks the list
+ * from the head, so a CHAN_BLOCK subscription that joins while that send
+ * still serves the CHAN_DROP and CHAN_SLIDE ones gets its message.  Either
+ * way a subscriber receives an unbroken run of messages (under CHAN_BLOCK,
+ * nothing missing in between) from its subscription on.  chan_bcast_unsubscribe marks the subscription gone (no
  * send starts delivering to it any more), closes it (a send blocked in
  * chan_send on it returns EPIPE, which the sender reads as "that subscriber
  * left", not as an error of the broadcast), waits until no send is inside
