@@ -65,10 +65,11 @@ chan__prefetch_write(const void *p)
  * it, with p naming the edge (a waiter's state: its outcome; a ring's
  * tail: elements; its head: room; waiter.c's init_once: the globals
  * pthread_once set up, an order helgrind does not see either).
- * CHAN__ATOMIC(p) names an atomic word written under a lock with a plain
- * store and read without it (a waiter count), which helgrind would report
- * as a race: it is told not to check that word.  Otherwise they are
- * nothing.
+ * CHAN__ATOMIC(p) names an atomic word that threads read and write
+ * without a common lock (a waiter count, written under one lock and read
+ * without it; a waiter's state, which its owner reads while it spins as a
+ * completer stores to it), which helgrind would report as a race: it is
+ * told not to check that word.  Otherwise they are nothing.
  */
 #ifdef CHAN_VALGRIND
 #include <valgrind/helgrind.h>

@@ -185,6 +185,11 @@ chan__self_init(struct chan__waiter *w)
 	if (pthread_mutex_init(&w->mu, NULL) != 0 ||
 	    pthread_cond_init(&w->cond, &cond_attr) != 0)
 		abort();
+	/*
+	 * Every access to the state is atomic: completers' CAS and store,
+	 * the owner's loads while it spins (see CHAN__ATOMIC).
+	 */
+	CHAN__ATOMIC(&w->state);
 	w->rng = (uint64_t)(uintptr_t)w ^ now_ns() ^ 0x9e3779b97f4a7c15u;
 	if (w->rng == 0)
 		w->rng = 1;
