@@ -1992,23 +1992,20 @@ END_TEST
  */
 START_TEST(slide_batch_longer_than_ring_keeps_the_newest)
 {
-	int in[10] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, i;
+	static const size_t lens[2] = { 5, 10 };
+	int in[10] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
 	chan_t *s = new_chan(sizeof(int), 4, CHAN_SLIDE);
-	size_t cnt = 0;
+	size_t cnt = 0, i, j;
 
-	put(s, 100);
-	put(s, 101);
-	ck_assert_int_eq(chan_trysendn(s, in, 5, &cnt), 0);
-	ck_assert_uint_eq(cnt, 5);
-	for (i = 1; i <= 4; i++)
-		ck_assert_int_eq(take(s), i);
-	put(s, 100);
-	put(s, 101);
-	ck_assert_int_eq(chan_sendn(s, in, 10, &cnt), 0);
-	ck_assert_uint_eq(cnt, 10);
-	for (i = 6; i <= 9; i++)
-		ck_assert_int_eq(take(s), i);
-	ck_assert_uint_eq(chan_len(s), 0);
+	for (j = 0; j < 2; j++) {
+		put(s, 100);
+		put(s, 101);
+		ck_assert_int_eq(chan_sendn(s, in, lens[j], &cnt), 0);
+		ck_assert_uint_eq(cnt, lens[j]);
+		for (i = lens[j] - 4; i < lens[j]; i++)
+			ck_assert_int_eq(take(s), in[i]);
+		ck_assert_uint_eq(chan_len(s), 0);
+	}
 	chan_destroy(s);
 }
 END_TEST

@@ -24,23 +24,22 @@ EOF2
 cp "$work/use.c" "$work/use.cc"
 
 n=0
-for std in c99 c11 c17 gnu99 gnu17; do
-	$CC -std=$std -Wall -Wextra -Wpedantic -Werror -Iinclude \
-	    -c -o "$work/use.o" "$work/use.c" || {
-		echo "header: <chan.h> fails with $CC -std=$std" >&2
+# compile COMPILER STANDARD SOURCE: fails the test if the header does not.
+compile() {
+	$1 -std=$2 -Wall -Wextra -Wpedantic -Werror -Iinclude \
+	    -c -o "$work/use.o" "$3" || {
+		echo "header: <chan.h> fails with $1 -std=$2" >&2
 		exit 1
 	}
 	n=$((n + 1))
+}
+for std in c99 c11 c17 gnu99 gnu17; do
+	compile "$CC" $std "$work/use.c"
 done
 CXX=${CXX:-c++}
 if command -v "$CXX" >/dev/null 2>&1; then
 	for std in c++11 c++17; do
-		$CXX -std=$std -Wall -Wextra -Wpedantic -Werror -Iinclude \
-		    -c -o "$work/use.o" "$work/use.cc" || {
-			echo "header: <chan.h> fails with $CXX -std=$std" >&2
-			exit 1
-		}
-		n=$((n + 1))
+		compile "$CXX" $std "$work/use.cc"
 	done
 else
 	echo "header: no $CXX, C++ modes not checked"
