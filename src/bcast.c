@@ -27,12 +27,13 @@
  * from the head, so a CHAN_BLOCK subscription that joins while that send
  * still serves the CHAN_DROP and CHAN_SLIDE ones gets its message.  Either
  * way a subscriber receives an unbroken run of messages (under CHAN_BLOCK,
- * nothing missing in between) from its subscription on.  chan_bcast_unsubscribe marks the subscription gone (no
- * send starts delivering to it any more), closes it (a send blocked in
- * chan_send on it returns EPIPE, which the sender reads as "that subscriber
- * left", not as an error of the broadcast), waits until no send is inside
- * chan_send on it, and only then unlinks and frees its record.  The caller
- * may then chan_destroy the channel.
+ * nothing missing in between) from its subscription on.
+ * chan_bcast_unsubscribe marks the subscription gone (no send starts
+ * delivering to it any more), closes it (a send blocked in chan_send on it
+ * returns EPIPE, which the sender reads as "that subscriber left", not as
+ * an error of the broadcast), waits until no send is inside chan_send on
+ * it, and only then unlinks and frees its record.  The caller may then
+ * chan_destroy the channel.
  *
  * Lifetime.  chan_bcast_destroy closes the subscriptions still subscribed
  * (so no receiver waits forever on a channel nobody can send to any more)
