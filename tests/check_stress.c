@@ -953,15 +953,28 @@ START_TEST(close_in_short_transfers_to_waiting_receivers_loses_nothing)
 }
 END_TEST
 
-/* Wait until every sender (or receiver) of w sleeps in its blocking call. */
+/*
+ * Wait until every sender (or receiver) of w sleeps in its blocking call.
+ * A retrying thread (a mode other than M_PLAIN: try and timed calls in a
+ * loop, deadlines at most 200 us away) may never be seen asleep while the
+ * CPUs are busy: each wait yields a whole time slice to the busy process
+ * before it would sleep, and its deadline passes first (beside two busy
+ * loops, 8 runs of 18 failed here).  Such a thread is blocked all the same,
+ * retrying: it gets a second to be seen asleep, then the test goes on.
+ */
 static void
-wait_all_asleep(atomic_int *tids[], int n)
+wait_all_asleep(atomic_int *tids[], int n, bool retrying)
 {
+	pid_t tid;
+
 	for (int i = 0; i < n; i++) {
-		while (atomic_load(tids[i]) == 0)
+		while ((tid = atomic_load(tids[i])) == 0)
 			sched_yield();
-		ck_assert_msg(stress_wait_asleep(atomic_load(tids[i])),
-		    "thread %d never blocked", i);
+		if (retrying)
+			(void)stress_wait_asleep_for(tid, 1000000000LL);
+		else
+			ck_assert_msg(stress_wait_asleep(tid),
+			    "thread %d never blocked", i);
 	}
 }
 
@@ -1005,7 +1018,7 @@ START_TEST(close_wakes_blocked_senders_and_keeps_buffered_messages)
 			break;
 		sched_yield();
 	}
-	wait_all_asleep(tids, 4);
+	wait_all_asleep(tids, 4, bc->m != M_PLAIN);
 	close_all(w);
 	join_senders(w);
 	for (i = 0; i < 4; i++)
@@ -1037,7 +1050,7 @@ START_TEST(close_wakes_blocked_receivers_with_epipe)
 	start_receivers(w);
 	for (i = 0; i < 4; i++)
 		tids[i] = &w->rv[i].tid;
-	wait_all_asleep(tids, 4);
+	wait_all_asleep(tids, 4, bc->m != M_PLAIN);
 	/* Close one channel at a time: selects go back to waiting on the rest. */
 	close_all(w);
 	join_receivers(w);
@@ -1115,7 +1128,7 @@ START_TEST(close_right_after_sends_lets_sleeping_receivers_drain)
 			ck_assert_int_eq(pthread_create(&o[k].thr, NULL,
 			    oneshot_main, &o[k]), 0);
 		}
-		wait_all_asleep(tids, 3);
+		wait_all_asleep(tids, 3, false);
 		if (batch) {
 			ck_assert_int_eq(chan_sendn(ch, v, 3, &n), 0);
 			ck_assert_uint_eq(n, 3);

@@ -184,16 +184,17 @@ stress_thread_state(pid_t tid)
 /*
  * stress_wait_asleep spins (yielding, never sleeping) until thread tid,
  * which has announced that it is entering a blocking call, sleeps in the
- * kernel, and returns true; false if that did not happen within 10 s.  Since
+ * kernel, and returns true; false if that did not happen within 10 s
+ * (stress_wait_asleep_for: within ns nanoseconds).  Since
  * the thread announced the call first, a sleeping state can only come from
  * inside the call: the thread is blocked there (or about to block on a lock
  * of the call, which serves these tests as well).  Without /proc it settles
  * for a bounded number of yields: the tests stay correct, only less sharp.
  */
 static inline bool
-stress_wait_asleep(pid_t tid)
+stress_wait_asleep_for(pid_t tid, long long ns)
 {
-	struct timespec limit = stress_deadline(10LL * 1000000000LL);
+	struct timespec limit = stress_deadline(ns);
 	unsigned long i;
 	char st;
 
@@ -211,6 +212,12 @@ stress_wait_asleep(pid_t tid)
 	for (i = 0; i < 10000; i++)
 		sched_yield();
 	return true;
+}
+
+static inline bool
+stress_wait_asleep(pid_t tid)
+{
+	return stress_wait_asleep_for(tid, 10LL * 1000000000LL);
 }
 
 /*
