@@ -1237,12 +1237,9 @@ chan_send(chan_t *ch, const void *elem)
 	if (ch->cap == 0)
 		return transfer(ch, CHAN_SEND, (void *)(uintptr_t)elem, 1, &k,
 		    NULL, false);
-	if ((r = fast_send(ch, elem)) == 0)
-		return 0;
-	if (r == EPIPE) {
-		pthread_testcancel();	/* as transfer_once would */
-		return EPIPE;
-	}
+	pthread_testcancel();	/* a cancellation point, even with room */
+	if ((r = fast_send(ch, elem)) == 0 || r == EPIPE)
+		return r;
 	return transfer_once(ch, CHAN_SEND, (void *)(uintptr_t)elem, 1, &k,
 	    NULL, false, r == EAGAIN);
 }
@@ -1273,9 +1270,8 @@ chan_recv(chan_t *ch, void *elem)
 		return EINVAL;
 	if (ch->cap == 0)
 		return transfer(ch, CHAN_RECV, elem, 1, &k, NULL, false);
-	if ((r = fast_recv(ch, elem)) == EPIPE)
-		pthread_testcancel();	/* as transfer_once would */
-	if (r != EAGAIN)
+	pthread_testcancel();	/* a cancellation point, even with an element */
+	if ((r = fast_recv(ch, elem)) != EAGAIN)
 		return r;
 	return transfer_once(ch, CHAN_RECV, elem, 1, &k, NULL, false, true);
 }

@@ -408,6 +408,33 @@ START_TEST(call_on_closed_channel_acts_on_pending_cancel)
 END_TEST
 
 /*
+ * A call that need not wait at all, on a buffered channel with room (for
+ * sends) or an element (for receives), still acts on a cancel requested
+ * before it started, and moves nothing, as sem_wait(3) does in glibc:
+ * POSIX says a pending cancel is acted on in a cancellation point whether
+ * or not it would block.
+ */
+START_TEST(call_that_need_not_wait_acts_on_pending_cancel)
+{
+	enum op op = (enum op)(_i / 2);
+	size_t cap = _i % 2 ? 4 : 1;
+	bool sends = op_sends(op);
+	struct blocker b = { 0 };
+	chan_t *ch, *ch2 = NULL;
+
+	ch = make_chan(cap, !sends);	/* ready: room, or an element */
+	if (op == OP_SELECT_BOTH)
+		ch2 = make_chan(cap, false);
+	blocker_cancel_pending(&b, ch, ch2, op, 99);
+	ck_assert_uint_eq(chan_len(ch), sends ? 0 : cap);
+	if (ch2 != NULL)
+		ck_assert_uint_eq(chan_len(ch2), 0);
+	chan_destroy(ch);
+	chan_destroy(ch2);
+}
+END_TEST
+
+/*
  * Three receivers block in different calls; one is cancelled; two sends
  * reach the two others, one each, and nothing is left for a third.
  */
@@ -881,6 +908,8 @@ cancel_suite(void)
 	    OP_SELECT_BOTH);
 	tcase_add_loop_test(tc, call_on_closed_channel_acts_on_pending_cancel,
 	    0, NOPS * NCAPS);
+	tcase_add_loop_test(tc, call_that_need_not_wait_acts_on_pending_cancel,
+	    0, NOPS * 2);
 	tcase_add_loop_test(tc,
 	    cancel_one_of_three_blocked_receivers_leaves_others_served, 0, 6);
 	tcase_add_loop_test(tc,
