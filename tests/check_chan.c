@@ -1220,6 +1220,55 @@ START_TEST(close_twice_fails_epipe)
 }
 END_TEST
 
+struct closer {
+	chan_t			*ch;
+	pthread_barrier_t	*bar;
+	int			 err;
+};
+
+static void *
+closer_main(void *arg)
+{
+	struct closer *c = arg;
+
+	pthread_barrier_wait(c->bar);
+	c->err = chan_close(c->ch);
+	return NULL;
+}
+
+/* Threads closing one channel at once: exactly one gets 0, the rest EPIPE. */
+START_TEST(racing_closes_succeed_exactly_once)
+{
+	enum { NCLOSERS = 6, ROUNDS = 100 };
+	static const size_t caps[] = { 0, 1, 2 };
+	struct closer c[NCLOSERS];
+	pthread_t t[NCLOSERS];
+	pthread_barrier_t bar;
+	int round, i, zeros;
+
+	ck_assert_int_eq(pthread_barrier_init(&bar, NULL, NCLOSERS), 0);
+	for (round = 0; round < ROUNDS; round++) {
+		chan_t *ch = new_chan(sizeof(int), caps[round % 3], CHAN_BLOCK);
+
+		for (i = 0; i < NCLOSERS; i++) {
+			c[i] = (struct closer){ ch, &bar, -1 };
+			ck_assert_int_eq(pthread_create(&t[i], NULL,
+			    closer_main, &c[i]), 0);
+		}
+		for (i = 0, zeros = 0; i < NCLOSERS; i++) {
+			ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+			if (c[i].err == 0)
+				zeros++;
+			else
+				ck_assert_int_eq(c[i].err, EPIPE);
+		}
+		ck_assert_int_eq(zeros, 1);
+		chan_destroy(ch);
+	}
+	pthread_barrier_destroy(&bar);
+}
+END_TEST
+
 /* chan_close(NULL) fails with EINVAL. */
 START_TEST(close_null_fails_einval)
 {
@@ -2226,6 +2275,7 @@ chan_suite(void)
 	tc = tcase_create("close");
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, close_twice_fails_epipe);
+	tcase_add_test(tc, racing_closes_succeed_exactly_once);
 	tcase_add_test(tc, close_null_fails_einval);
 	tcase_add_test(tc, send_after_close_fails_epipe_and_stores_nothing);
 	tcase_add_test(tc,

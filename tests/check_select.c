@@ -713,6 +713,48 @@ START_TEST(choice_is_uniform_among_four_ready_buffered)
 }
 END_TEST
 
+/*
+ * 100 cases (more than a select keeps on its stack), 97 of them never
+ * ready, on one channel; the last three ready in three ways: a receive on
+ * a closed channel, a send on a DROP channel, a receive with an element
+ * waiting.  Each of the three is chosen about a third of the time.
+ */
+START_TEST(choice_is_uniform_among_ready_cases_of_a_big_select)
+{
+	enum { N = 30000, NC = 100 };
+	chan_t *never = new_chan(sizeof(int), 1, CHAN_BLOCK);
+	chan_t *closed = new_chan(sizeof(int), 1, CHAN_BLOCK);
+	chan_t *drop = new_chan(sizeof(int), 1, CHAN_DROP);
+	chan_t *full = new_chan(sizeof(int), 1, CHAN_BLOCK);
+	struct chan_case cases[NC];
+	int x = 5, got, i, idx, count[3] = { 0, 0, 0 };
+
+	chan_close(closed);
+	put(full, 7);
+	for (i = 0; i < NC - 3; i++)
+		cases[i] = CASE(never, CHAN_RECV, &got);
+	cases[NC - 3] = CASE(closed, CHAN_RECV, &got);
+	cases[NC - 2] = CASE(drop, CHAN_SEND, &x);
+	cases[NC - 1] = CASE(full, CHAN_RECV, &got);
+	for (i = 0; i < N; i++) {
+		idx = chan_tryselect(cases, NC);
+		ck_assert_msg(idx >= NC - 3 && idx < NC, "chose case %d", idx);
+		count[idx - (NC - 3)]++;
+		if (idx == NC - 1)
+			put(full, 7);
+	}
+	/* Expected N/3 each, sd ~82: 28..38 % is about 36 sd wide. */
+	for (i = 0; i < 3; i++)
+		ck_assert_msg(count[i] >= N * 28 / 100 &&
+		    count[i] <= N * 38 / 100, "counts %d %d %d of %d",
+		    count[0], count[1], count[2], N);
+	chan_destroy(never);
+	chan_destroy(closed);
+	chan_destroy(drop);
+	chan_destroy(full);
+}
+END_TEST
+
 /* ---------------------------------------------------------- blocking */
 
 /* A blocked select is woken by a send on the second of its channels. */
@@ -1247,6 +1289,7 @@ select_suite(void)
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, choice_is_uniform_among_ready_cases_after_unready);
 	tcase_add_test(tc, choice_is_uniform_among_four_ready_buffered);
+	tcase_add_test(tc, choice_is_uniform_among_ready_cases_of_a_big_select);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("blocking");
