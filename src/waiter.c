@@ -101,7 +101,7 @@ usable_cpus(void)
 	return n > 0 ? (int)n : 1;
 }
 
-/* Runs at thread exit for every thread that waited: frees what it owned. */
+/* Runs at exit for every thread that got select scratch: frees its waiter. */
 static void
 waiter_exit(void *arg)
 {
@@ -194,15 +194,19 @@ chan__self_init(struct chan__waiter *w)
 	if (w->rng == 0)
 		w->rng = 1;
 	w->ready = true;
-	/* Only to run waiter_exit; a failure just skips the cleanup. */
-	if (have_key)
-		(void)pthread_setspecific(waiter_key, w);
 }
 
 /*
  * Returns a scratch area of at least size bytes owned by w's thread, or NULL
  * (ENOMEM).  It grows rarely: a thread's first select allocates it and
  * later ones reuse it (sel_scratch asks for enough for 64 cases).
+ *
+ * The first one also registers w for waiter_exit, which frees it at the
+ * thread's exit.  Only then: pthread_setspecific may itself allocate (glibc
+ * does for a key past the first 32), and API.md lets a thread allocate
+ * once, in its first select wait, not in every first wait.  A thread that
+ * never has scratch leaves its mutex and condition variable undestroyed,
+ * which holds no resource on glibc or musl.
  */
 void *
 chan__scratch(struct chan__waiter *w, size_t size)
@@ -213,6 +217,11 @@ chan__scratch(struct chan__waiter *w, size_t size)
 		return w->ents;
 	if ((p = malloc(size)) == NULL)
 		return NULL;
+	if (w->ents == NULL && have_key &&
+	    pthread_setspecific(waiter_key, w) != 0) {
+		free(p);
+		return NULL;
+	}
 	free(w->ents);
 	w->ents = p;
 	w->nents = size;

@@ -12,6 +12,10 @@
 #include "testutil.h"
 #include "internal.h"	/* chan__looks_ready, for the hint tests */
 
+#ifdef __GLIBC__
+#include <malloc.h>	/* mallopt, mallinfo2 */
+#endif
+
 /* Under a sanitizer, a huge allocation must fail with NULL, as libc does. */
 const char *__asan_default_options(void);
 const char *__tsan_default_options(void);
@@ -574,6 +578,58 @@ START_TEST(waits_work_without_a_thread_key)
 	chan_destroy(ch);
 }
 END_TEST
+
+#ifdef __GLIBC__
+struct first_wait {
+	chan_t			*ch;
+	size_t			 allocated;	/* by its first wait */
+	int			 err;
+};
+
+static void *
+first_wait_main(void *arg)
+{
+	struct first_wait *f = arg;
+	struct timespec dl = deadline_in(2);
+	size_t before;
+	int v;
+
+	before = mallinfo2().uordblks;
+	f->err = chan_timedrecv(f->ch, &v, &dl);
+	f->allocated = mallinfo2().uordblks - before;
+	return NULL;
+}
+
+/*
+ * A thread's first wait allocates nothing, not even inside the C library:
+ * glibc's pthread_setspecific allocates for a key past the first 32, and a
+ * program that uses a few libraries easily has that many.  One malloc
+ * arena, so that mallinfo2 sees what the waiting thread allocates.  Like
+ * the test above, it checks something only as the first wait of its
+ * process (and the library's first key).
+ */
+START_TEST(first_wait_allocates_nothing_with_many_thread_keys)
+{
+	static pthread_key_t keys[40];
+	struct first_wait f = { .err = -1 };
+	pthread_t t;
+	size_t i;
+
+	(void)mallopt(M_ARENA_MAX, 1);	/* sanitizers may not do it */
+	for (i = 0; i < 40; i++)
+		ck_assert_int_eq(pthread_key_create(&keys[i], NULL), 0);
+	f.ch = new_chan(sizeof(int), 1, CHAN_BLOCK);
+	ck_assert_int_eq(pthread_create(&t, NULL, first_wait_main, &f), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(f.err, ETIMEDOUT);
+	ck_assert_msg(f.allocated == 0, "the first wait allocated %zu bytes",
+	    f.allocated);
+	for (i = 0; i < 40; i++)
+		pthread_key_delete(keys[i]);
+	chan_destroy(f.ch);
+}
+END_TEST
+#endif
 
 /* A past deadline makes timedsend a trysend that reports ETIMEDOUT. */
 START_TEST(timedsend_past_deadline_acts_as_try)
@@ -2228,6 +2284,9 @@ chan_suite(void)
 	tcase_add_test(tc, contended_ops_leave_errno_alone);
 	tcase_add_test(tc, huge_spin_setting_is_harmless);
 	tcase_add_test(tc, waits_work_without_a_thread_key);
+#ifdef __GLIBC__
+	tcase_add_test(tc, first_wait_allocates_nothing_with_many_thread_keys);
+#endif
 	tcase_add_test(tc, timedsend_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_past_deadline_acts_as_try);
 	tcase_add_test(tc, timedrecv_null_deadline_waits_for_send);
