@@ -848,6 +848,41 @@ START_TEST(blocked_recv_completes_on_send)
 }
 END_TEST
 
+/*
+ * One batch of two elements for two receivers asleep on a buffered
+ * channel: the receiver woken to retry takes one element and must pass
+ * the wake-up on as it leaves, or the other sleeps beside the second
+ * element for good, since no later send comes to wake it (a copy without
+ * that hand-on hung here in 20 rounds of 20).
+ */
+START_TEST(batch_to_two_sleeping_receivers_wakes_both)
+{
+	int vals[2] = { 1, 2 }, round, i;
+	struct op r[2];
+	size_t n;
+
+	for (round = 0; round < 20; round++) {
+		chan_t *ch = new_chan(sizeof(int), 4, CHAN_BLOCK);
+
+		for (i = 0; i < 2; i++) {
+			r[i] = (struct op){ .kind = OP_RECV, .ch = ch,
+			    .val = -1 };
+			op_start(&r[i]);
+		}
+		for (i = 0; i < 2; i++)
+			op_wait_blocked(&r[i]);
+		ck_assert_int_eq(chan_sendn(ch, vals, 2, &n), 0);
+		ck_assert_uint_eq(n, 2);
+		for (i = 0; i < 2; i++) {
+			op_join(&r[i]);
+			ck_assert_int_eq(r[i].err, 0);
+		}
+		ck_assert_int_eq(r[0].val + r[1].val, 3);
+		chan_destroy(ch);
+	}
+}
+END_TEST
+
 struct order_arg {
 	chan_t	*ch;
 	int	 id;
@@ -1648,6 +1683,68 @@ churn_receiver(void *p)
 	return NULL;
 }
 
+struct batch_feed {
+	chan_t	*ch, *ack;
+	int	 rounds;
+};
+
+/* Sends a batch of LEN_BATCH, waits for the receiver's ack, again. */
+#define LEN_BATCH	512
+static void *
+batch_feeder(void *arg)
+{
+	static int vals[LEN_BATCH];
+	struct batch_feed *f = arg;
+	size_t n, k;
+	int r;
+
+	for (r = 0; r < f->rounds; r++) {
+		for (k = 0; k < LEN_BATCH; k += n)
+			if (chan_sendn(f->ch, vals + k, LEN_BATCH - k, &n) != 0)
+				return NULL;
+		if (chan_recv(f->ack, NULL) != 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * While a batch goes in, the receiver's own chan_len after each of its
+ * receives never exceeds what is left of the batch: tail may lag the
+ * slots a batch already filled, and a length read then must not wrap to a
+ * full channel (without its guard, about a million such reads here).
+ */
+START_TEST(len_never_exceeds_what_a_batch_left)
+{
+	struct batch_feed f = { new_chan(sizeof(int), 1024, CHAN_BLOCK),
+	    new_chan(0, 1, CHAN_BLOCK), 1000 };
+	size_t len, bad = 0, worst = 0;
+	pthread_t t;
+	int r, i, v, err = 0;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, batch_feeder, &f), 0);
+	/* No ck_assert in the loop: each one writes to Check's pipe. */
+	for (r = 0; r < f.rounds && err == 0; r++) {
+		for (i = 0; i < LEN_BATCH && err == 0; i++) {
+			err = chan_recv(f.ch, &v);
+			len = chan_len(f.ch);
+			if (len > (size_t)(LEN_BATCH - 1 - i)) {
+				bad++;
+				worst = len;
+			}
+		}
+		if (err == 0)
+			err = chan_send(f.ack, NULL);
+	}
+	ck_assert_int_eq(err, 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_msg(bad == 0, "%zu lengths above what was left, one %zu",
+	    bad, worst);
+	chan_destroy(f.ch);
+	chan_destroy(f.ack);
+}
+END_TEST
+
 /* chan_len is a snapshot in [0, cap] even while others send and receive. */
 START_TEST(len_stays_within_cap_under_concurrency)
 {
@@ -2276,6 +2373,7 @@ chan_suite(void)
 	tcase_add_test(tc, recv_is_fifo_across_wraparound);
 	tcase_add_test(tc, len_tracks_sends_and_recvs);
 	tcase_add_test(tc, len_stays_within_cap_under_concurrency);
+	tcase_add_test(tc, len_never_exceeds_what_a_batch_left);
 	tcase_add_test(tc, trysend_on_full_channel_fails_eagain);
 	tcase_add_test(tc, tryrecv_on_empty_channel_fails_eagain);
 	tcase_add_test(tc, timedsend_on_full_channel_times_out);
@@ -2299,6 +2397,7 @@ chan_suite(void)
 	tcase_add_test(tc, elem_size_zero_unbuffered_rendezvous);
 	tcase_add_test(tc, blocked_send_completes_when_room_appears);
 	tcase_add_test(tc, blocked_recv_completes_on_send);
+	tcase_add_test(tc, batch_to_two_sleeping_receivers_wakes_both);
 	tcase_add_test(tc, each_senders_elements_arrive_in_order);
 	tcase_add_test(tc, each_senders_elements_arrive_in_order_unbuffered);
 	suite_add_tcase(s, tc);
