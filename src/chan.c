@@ -531,7 +531,7 @@ static int
 buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
     bool have_recv)
 {
-	size_t room, t, i;
+	size_t room, t, i, k;
 
 	if (atomic_load_explicit(&ch->closed, memory_order_relaxed))
 		return EPIPE;
@@ -556,10 +556,10 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 		refresh_head(ch);
 		room = ch->cap - (t - ch->head_cache);
 	}
-	*sent = n < room ? n : room;
-	ring_put(ch, elems, *sent);
-	if (ch->policy == CHAN_DROP)
-		*sent = n;	/* the rest discarded */
+	k = n < room ? n : room;
+	ring_put(ch, elems, k);
+	/* CHAN_DROP counts the rest, which it discards, as sent. */
+	*sent = ch->policy == CHAN_DROP ? n : k;
 	return 0;
 }
 
