@@ -10,14 +10,17 @@
  * exactly-once delivery: each message is (producer, sequence), consumers
  * add up a hash of every message they get and check each producer's
  * sequence rises where the workload keeps order, and the totals must match
- * what was sent.  Any mismatch, failed call or hang (a watchdog) exits
- * non-zero.
+ * what was sent.  Any mismatch, failed call, lost message or hang (a
+ * watchdog) exits non-zero; a spinning contender that runs out of time
+ * (run_once) is reported, left out of the medians, and not checked.
  *
  * Usage: bench [-q] [-F] [-r runs] [-t seconds] [-o results.csv]
  *              [-m meta.txt] [-w workload,...] [-c contender,...]
  *              [-C capacity,...]
  * Environment: BENCH_QUICK=1 is -q (tiny counts, one run, for make check),
- * RUNS sets -r, FULL=1 is -F (a denser thread sweep).
+ * RUNS sets -r, FULL=1 is -F (a denser thread sweep); BENCH_LOSE_ONE=1
+ * makes the first producer skip its first message, so that make check
+ * can see the driver catch a loss.
  */
 #include <math.h>
 #include <stdalign.h>
@@ -25,6 +28,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -114,6 +118,8 @@ static FILE	*csv;
 static char	 current_cell[256];
 static unsigned	 watchdog_seconds = 300;
 static double	 spin_limit = 3;	/* seconds; see run_once */
+static int	 unfinished;		/* runs stopped by spin_limit */
+static bool	 lose_one;		/* BENCH_LOSE_ONE=1: see producer */
 
 /*
  * Message encoding: producer p (from 1) in the high bits, its sequence
@@ -159,11 +165,26 @@ struct run {
 	bool		 ordered;	/* per-producer order must hold */
 	pthread_barrier_t start;
 	int		 cpu;		/* one_cpu: the CPU both threads use */
+	_Atomic double	 t0;		/* the clock as the first thread starts */
 	alignas(CACHELINE) atomic_uint_fast64_t remaining; /* batch claims */
 	alignas(CACHELINE) atomic_int holders;	/* K_TOKENS */
 	atomic_int	 overbooked;
 	struct tally	*tally;		/* one per consumer (or thread) */
 };
+
+/*
+ * What a run's child lets its parent see while it runs: the tallies, and
+ * how many producers have sent all their messages.  Mapped shared before
+ * the runs fork, so that a parent that stops a run can tell a loss (every
+ * producer done, the consumers short and getting nothing more) from a
+ * contender that is only slow (see run_once).
+ */
+struct progress {
+	alignas(CACHELINE) atomic_int producers_done;
+	struct tally	 tally[MAXTHREADS];
+};
+
+static struct progress *progress;
 
 struct targ {
 	struct run	*r;
@@ -177,6 +198,32 @@ barrier_wait(pthread_barrier_t *b)
 
 	if (rc != 0 && rc != PTHREAD_BARRIER_SERIAL_THREAD)
 		die("pthread_barrier_wait: %s", strerror(rc));
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	CHECK_ERRNO(clock_gettime(CLOCK_MONOTONIC, &ts));
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*
+ * Every thread of a run waits here for the rest; the first one through
+ * starts the clock, so that the timed interval does not hold the main
+ * thread's waking them all (milliseconds for 32 threads on two CPUs).
+ */
+static void
+start_line(struct run *r)
+{
+	double t, first = 0;
+
+	barrier_wait(&r->start);
+	t = now();
+	while ((first == 0 || t < first) &&
+	    !atomic_compare_exchange_weak(&r->t0, &first, t))
+		continue;
 }
 
 /* count records one received message in t. */
@@ -244,7 +291,7 @@ producer(void *arg)
 	unsigned next = (unsigned)a->id;
 	size_t k, i;
 
-	barrier_wait(&r->start);
+	start_line(r);
 	if (r->batch) {
 		for (s = 0; s < per; s += k) {
 			k = per - s < BATCH ? (size_t)(per - s) : BATCH;
@@ -252,11 +299,14 @@ producer(void *arg)
 				buf[i] = encode(a->id, s + i);
 			k = c->sendn(r->q[0], buf, k);
 		}
+		atomic_fetch_add(&progress->producers_done, 1);
 		return NULL;
 	}
 	for (s = 0; s < per; s++) {
 		uint64_t v = encode(a->id, s);
 
+		if (lose_one && a->id == 0 && s == 0)
+			continue;	/* a lost message, for make check */
 		switch (r->w->kind) {
 		case K_SELRX:
 			c->send(r->q[a->id], v);
@@ -272,6 +322,7 @@ producer(void *arg)
 			break;
 		}
 	}
+	atomic_fetch_add(&progress->producers_done, 1);
 	return NULL;
 }
 
@@ -302,7 +353,7 @@ consumer(void *arg)
 	unsigned next = (unsigned)a->id;
 	size_t k, j;
 
-	barrier_wait(&r->start);
+	start_line(r);
 	if (r->batch) {
 		/*
 		 * Batch consumers share one total: a fixed quota each would
@@ -347,7 +398,7 @@ seq_thread(void *arg)
 	uint64_t s, j, v, buf[BATCH];
 	size_t k, i;
 
-	barrier_wait(&r->start);
+	start_line(r);
 	for (s = 0; s < r->n; s += r->fill) {
 		if (r->batch) {
 			for (j = 0; j < r->fill; j += k) {
@@ -402,7 +453,7 @@ ping(void *arg)
 	uint64_t i, v;
 
 	share_cpu(r);
-	barrier_wait(&r->start);
+	start_line(r);
 	for (i = 0; i < r->n; i++) {
 		c->send(r->q[0], encode(0, i));
 		v = c->recv(r->q[1]);
@@ -422,7 +473,7 @@ pong(void *arg)
 	uint64_t i, v;
 
 	share_cpu(r);
-	barrier_wait(&r->start);
+	start_line(r);
 	for (i = 0; i < r->n; i++) {
 		v = c->recv(r->q[0]);
 		c->send(r->q[1], v);
@@ -453,7 +504,7 @@ token_thread(void *arg)
 	uint64_t per = r->n / (uint64_t)r->C, i, v;
 	int held;
 
-	barrier_wait(&r->start);
+	start_line(r);
 	for (i = 0; i < per; i++) {
 		v = c->recv(r->q[0]);
 		held = atomic_fetch_add_explicit(&r->holders, 1,
@@ -470,15 +521,6 @@ token_thread(void *arg)
 		t->count++;
 	}
 	return NULL;
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	CHECK_ERRNO(clock_gettime(CLOCK_MONOTONIC, &ts));
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static double
@@ -562,12 +604,14 @@ run_child(const struct workload *w, size_t cap, const struct contender *c,
 	    w->kind == K_PINGPONG ? 2 : 1;
 	for (i = 0; i < r.nq; i++)
 		r.q[i] = c->create(cap);
+	atomic_init(&r.t0, 0);
 	atomic_init(&r.remaining, n);
 	atomic_init(&r.holders, 0);
 	atomic_init(&r.overbooked, 0);
 	ntally = w->kind == K_TOKENS ? w->consumers : w->kind == K_FLOW ||
 	    w->kind == K_SELRX || w->kind == K_SELBOTH ? w->consumers : 1;
-	r.tally = xmalloc_aligned((size_t)ntally * sizeof(r.tally[0]));
+	memset(progress, 0, sizeof(*progress));
+	r.tally = progress->tally;
 	for (i = 0; i < ntally; i++)
 		memset(r.tally[i].last, 0xff, sizeof(r.tally[i].last));
 	if (w->kind == K_SEQ) {
@@ -608,13 +652,18 @@ run_child(const struct workload *w, size_t cap, const struct contender *c,
 		}
 		CHECK_RC(pthread_create(&tids[i], NULL, fn, &args[i]));
 	}
+	/*
+	 * The CPU time starts before the threads are woken (about 1.2 ms for
+	 * 32 threads, against the 240 ms two CPUs give a run of 0.12 s); the
+	 * clock, as the first of them starts (start_line).
+	 */
 	c0 = cpu_now();
-	t0 = now();
 	barrier_wait(&r.start);
 	for (i = 0; i < nt; i++)
 		CHECK_RC(pthread_join(tids[i], NULL));
 	t1 = now();
 	c1 = cpu_now();
+	t0 = atomic_load(&r.t0);
 	CHECK_RC(pthread_barrier_destroy(&r.start));
 
 	/* Verify: every message exactly once, nothing left behind. */
@@ -625,9 +674,10 @@ run_child(const struct workload *w, size_t cap, const struct contender *c,
 			first_bad = r.tally[i].first_bad;
 	}
 	if (bad > 0)
-		die("%s: a message out of range or order: producer %llu "
-		    "seq %llu", current_cell,
-		    (unsigned long long)(first_bad >> SEQ_BITS),
+		die("%s: a message out of range or order: %#llx (producer "
+		    "thread %lld, seq %llu)", current_cell,
+		    (unsigned long long)first_bad,
+		    (long long)(first_bad >> SEQ_BITS) - 1,
 		    (unsigned long long)(first_bad & SEQ_MASK));
 	if (cnt != n)
 		die("%s: %llu received, %llu sent", current_cell,
@@ -670,7 +720,6 @@ run_child(const struct workload *w, size_t cap, const struct contender *c,
 	}
 	for (i = 0; i < r.nq; i++)
 		c->destroy(r.q[i]);
-	free(r.tally);
 	alarm(0);
 	out->secs = t1 - t0;
 	out->cpu = c1 - c0;
@@ -679,6 +728,31 @@ run_child(const struct workload *w, size_t cap, const struct contender *c,
 
 enum { RUN_OK, RUN_TIMEOUT };
 
+/* What the consumers of the running child have received so far. */
+static uint64_t
+received(void)
+{
+	uint64_t got = 0;
+	int i;
+
+	for (i = 0; i < MAXTHREADS; i++)
+		got += __atomic_load_n(&progress->tally[i].count,
+		    __ATOMIC_RELAXED);
+	return got;
+}
+
+static void
+stop_child(pid_t pid)
+{
+	int status;
+
+	if (kill(pid, SIGKILL) != 0)
+		die("kill: %s", strerror(errno));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+}
+
 /*
  * run_once runs one run in a child process, so that a contender that
  * cannot finish (ck_ring's producers wait for each other in ticket order,
@@ -686,8 +760,13 @@ enum { RUN_OK, RUN_TIMEOUT };
  * producer can stall the rest for a scheduler slice per message) can be
  * stopped and reported instead of stopping the benchmark, and so that
  * getrusage sees that run's threads alone.  A contender that spins gets
- * spin_limit seconds and then counts as not finished (RUN_TIMEOUT); one
- * that blocks must finish before the watchdog, or the benchmark fails.
+ * spin_limit seconds and then counts as not finished (RUN_TIMEOUT: left
+ * out of the medians); one that blocks must finish before the watchdog,
+ * or the benchmark fails.  Either way, once a second, where producers and
+ * consumers are apart: if every producer had sent all it had to a second
+ * ago and the consumers have received nothing since, short of n, messages
+ * were lost, and the benchmark fails at once (a stalled contender has
+ * producers still sending).
  */
 static int
 run_once(const struct workload *w, size_t cap, const struct contender *c,
@@ -695,9 +774,12 @@ run_once(const struct workload *w, size_t cap, const struct contender *c,
 {
 	struct pollfd pfd;
 	double limit = c->flags & C_SPINS ? spin_limit : watchdog_seconds;
-	ssize_t got;
+	bool flow = w->kind == K_FLOW || w->kind == K_SELRX ||
+	    w->kind == K_SELBOTH;
+	uint64_t got = 0, got_before;
+	ssize_t nread;
 	pid_t pid;
-	int fds[2], rc, status;
+	int fds[2], rc, status, done = 0, done_before, waited_ms = 0, step;
 
 	if (pipe(fds) != 0)
 		die("pipe: %s", strerror(errno));
@@ -717,29 +799,55 @@ run_once(const struct workload *w, size_t cap, const struct contender *c,
 	(void)close(fds[1]);
 	pfd.fd = fds[0];
 	pfd.events = POLLIN;
-	while ((rc = poll(&pfd, 1, (int)(limit * 1000))) < 0)
-		if (errno != EINTR)
-			die("poll: %s", strerror(errno));
-	if (rc == 0) {
-		if (!(c->flags & C_SPINS))
-			die("%s: hung for %.0f s", current_cell, limit);
-		if (kill(pid, SIGKILL) != 0)
-			die("kill: %s", strerror(errno));
-		while (waitpid(pid, &status, 0) < 0)
+	for (;;) {
+		step = (int)(limit * 1000) - waited_ms;
+		if (step > 1000)
+			step = 1000;
+		if ((rc = poll(&pfd, 1, step)) < 0) {
 			if (errno != EINTR)
-				die("waitpid: %s", strerror(errno));
+				die("poll: %s", strerror(errno));
+			continue;
+		}
+		if (rc > 0)
+			break;
+		waited_ms += step;
+		got_before = got;
+		done_before = done;
+		got = received();
+		done = atomic_load(&progress->producers_done);
+		if (flow && done_before == w->producers && got == got_before &&
+		    got < n) {
+			stop_child(pid);
+			die("%s: lost %llu of %llu messages: every producer "
+			    "had sent all of its own, and the consumers "
+			    "received nothing more in a second", current_cell,
+			    (unsigned long long)(n - got),
+			    (unsigned long long)n);
+		}
+		if (waited_ms < (int)(limit * 1000))
+			continue;
+		stop_child(pid);
+		if (!(c->flags & C_SPINS))
+			die("%s: hung for %.0f s (%llu of %llu messages "
+			    "received)", current_cell, limit,
+			    (unsigned long long)got, (unsigned long long)n);
 		(void)close(fds[0]);
-		printf("  (%s did not finish in %.0f s: counted as 0)\n",
-		    current_cell, limit);
+		printf("  (%s did not finish in %.0f s: left out of the "
+		    "medians; %llu of %llu received", current_cell, limit,
+		    (unsigned long long)got, (unsigned long long)n);
+		if (flow)
+			printf(", %d of %d producers done", done, w->producers);
+		printf(")\n");
+		unfinished++;
 		return RUN_TIMEOUT;
 	}
-	got = read(fds[0], out, sizeof(*out));
+	nread = read(fds[0], out, sizeof(*out));
 	(void)close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    got != (ssize_t)sizeof(*out))
+	    nread != (ssize_t)sizeof(*out))
 		die("%s: the run failed (status %#x)", current_cell, status);
 	return RUN_OK;
 }
@@ -815,7 +923,8 @@ round_to(double x, uint64_t g)
 
 /*
  * size_run finds the message count that makes one run of c last about
- * opt_target seconds, from runs that also warm the contender up.
+ * opt_target seconds, from runs of its own (each in a fresh process, as
+ * every run is: nothing is warmed up for the timed runs).
  */
 static uint64_t
 size_run(const struct workload *w, size_t cap, const struct contender *c,
@@ -879,7 +988,8 @@ csv_row(const struct workload *w, size_t cap, const struct contender *c,
  * one cell: libchan at capacity 0 is held against the lock-free queues at
  * capacity 1, and those must come from the same minutes of the machine).
  * A contender that did not finish a run (RUN_TIMEOUT) is not run again in
- * this cell: its remaining runs are recorded as skipped, and count as 0.
+ * this cell: its remaining runs are recorded as skipped, and the medians
+ * are over the runs that finished.
  */
 static void
 run_cell(const struct workload *w, const size_t *caps, int ncaps)
@@ -1035,6 +1145,8 @@ main(int argc, char **argv)
 		opt_runs = atoi(e);
 	if ((e = getenv("BENCH_QUICK")) != NULL && strcmp(e, "1") == 0)
 		opt_quick = true;
+	if ((e = getenv("BENCH_LOSE_ONE")) != NULL && strcmp(e, "1") == 0)
+		lose_one = true;
 	if ((e = getenv("FULL")) != NULL && strcmp(e, "1") == 0)
 		opt_full = true;
 	while ((ch = getopt(argc, argv, "qFr:t:o:m:w:c:C:")) != -1) {
@@ -1073,6 +1185,10 @@ main(int argc, char **argv)
 	    "cpu_ns_per_msg,"
 	    "rtt_ns\n") < 0)
 		die("writing the CSV: %s", strerror(errno));
+	progress = mmap(NULL, sizeof(*progress), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (progress == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
 	calibrate_work();
 	write_meta();
 	printf("bench: %d run(s) per contender, ~%.2f s each%s; %s\n",
@@ -1107,6 +1223,12 @@ main(int argc, char **argv)
 	}
 	if (fclose(csv) != 0)
 		die("closing the CSV: %s", strerror(errno));
-	printf("bench: every run delivered every message exactly once\n");
+	if (unfinished > 0)
+		printf("bench: %d run(s) did not finish and were not checked; "
+		    "every other run delivered every message exactly once\n",
+		    unfinished);
+	else
+		printf("bench: every run delivered every message exactly "
+		    "once\n");
 	return 0;
 }

@@ -33,4 +33,13 @@ case $caps in
 *1*0*) ;;
 *) fail "pingpong capacities ran one after the other: $caps" ;;
 esac
+# A lost message fails the run, whether the contender blocks or spins
+# (a spinning one used to pass as "did not finish").
+for c in libchan vyukov; do
+	if out=$(BENCH_LOSE_ONE=1 "$bin" -w mpsc -C 1 -c $c -r 1 -t 0.005 2>&1)
+	then
+		fail "a lost message on $c passed"
+	fi
+	echo "$out" | grep -q "lost 1 of " || fail "no loss reported on $c"
+done
 echo "bench_quick: ok"
