@@ -187,8 +187,10 @@ RUNS	?= 5
 bench: $(BENCH)
 	RUNS=$(RUNS) BUILD=$(BUILD) sh bench/run.sh
 
+# bench-full takes 15 runs a cell unless RUNS is given (make bench-full RUNS=7).
 bench-full: $(BENCH)
-	RUNS=15 FULL=1 BUILD=$(BUILD) sh bench/run.sh
+	RUNS=$(if $(filter command line environment,$(origin RUNS)),$(RUNS),15) \
+	    FULL=1 BUILD=$(BUILD) sh bench/run.sh
 
 stress: $(STRESS)
 	@set -e; for t in $(STRESS); do echo "== $$t"; STRESS_FULL=1 $$t; done

@@ -5,7 +5,9 @@
 #
 # Environment: BUILD (default build), RUNS (default 5), FULL=1 (more runs,
 # a denser sweep: make bench-full), BENCH_ARGS (extra driver options, e.g.
-# "-w spsc,mpmc" while developing; RESULTS.md then covers only those).
+# "-w spsc,mpmc" while developing; RESULTS.md then covers only those, and
+# sweep.svg is left alone without the sweep), BENCH_OUT (where the log,
+# meta.txt and sweep.dat go; default $BUILD/bench).
 set -eu
 
 BUILD=${BUILD:-build}
@@ -13,7 +15,7 @@ RUNS=${RUNS:-5}
 FULL=${FULL:-0}
 here=$(dirname "$0")
 bin=$BUILD/bench/bench
-out=$BUILD/bench
+out=${BENCH_OUT:-$BUILD/bench}
 csv=$here/results.csv
 meta=$out/meta.txt
 
@@ -22,6 +24,8 @@ if [ ! -x "$bin" ]; then
 	exit 1
 fi
 mkdir -p "$out"
+# A run without the sweep (BENCH_ARGS) must not plot an earlier one's.
+rm -f "$out/sweep.dat"
 
 full_arg=
 [ "$FULL" = 1 ] && full_arg=-F
@@ -39,7 +43,7 @@ start=$(date +%s)
 # shellcheck disable=SC2086
 "$bin" -r "$RUNS" $full_arg -o "$csv.tmp" -m "$meta" ${BENCH_ARGS:-} |
     tee "$out/bench.log"
-# tee hides the driver's status: the CSV's last line says it finished.
+# tee hides the driver's status: the log's last line says it finished.
 if ! tail -n 1 "$out/bench.log" | grep -q "exactly once"; then
 	echo "run.sh: the driver failed; RESULTS.md left as it was" >&2
 	rm -f "$csv.tmp"
@@ -69,8 +73,9 @@ own_cpu=$(awk 'NR == 2 {
 	echo "libck: $(dpkg-query -W -f '${Version}' libck-dev 2>/dev/null ||
 	    echo unknown)"
 	dirty=
-	git -C "$here/.." diff --quiet HEAD -- src include 2>/dev/null ||
-	    dirty=" plus uncommitted changes to src/ or include/"
+	git -C "$here/.." diff --quiet HEAD -- src include bench Makefile \
+	    2>/dev/null ||
+	    dirty=" plus uncommitted changes to src/, include/, bench/ or the Makefile"
 	echo "commit: $(git -C "$here" rev-parse --short HEAD 2>/dev/null ||
 	    echo unknown)$dirty"
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -102,7 +107,9 @@ if ! command -v python3 >/dev/null 2>&1; then
 fi
 python3 "$here/report.py" --csv "$csv" --meta "$meta" --svg "$svg" \
     --dat "$out/sweep.dat" --out "$here/RESULTS.md" --history yes
-if [ "$svg" = yes ]; then
+if [ "$svg" = yes ] && [ ! -s "$out/sweep.dat" ]; then
+	echo "run.sh: no sweep in this run: $here/sweep.svg left as it was"
+elif [ "$svg" = yes ]; then
 	gnuplot -e "datafile='$out/sweep.dat'; outfile='$here/sweep.svg'" \
 	    "$here/sweep.gp"
 	echo "run.sh: wrote $here/sweep.svg"
