@@ -14,7 +14,11 @@
  * acceptor to stop; the acceptor closes the channel after its last send; the
  * workers serve every connection already accepted, then chan_recv returns
  * EPIPE on the drained channel and they exit.  No accepted connection is
- * dropped: the exit status says whether every one was served.
+ * dropped: every one reaches a worker, which serves it and closes it, and
+ * the exit status is 0 only if that held for each ("served" counts them)
+ * and the acceptor did not stop on an error of its own.  Running out of
+ * descriptors (EMFILE) is not such an error: the acceptor backs off and
+ * accepts again once workers have closed some.
  *
  *	worker_pool_server [--port N] [--workers N] [--queue N]
  *	    [--max-requests N] [--work-ms N]
@@ -25,7 +29,11 @@
  * --port 0 picks a free port; the server prints "listening on
  * 127.0.0.1:PORT" either way.  --max-requests is how many requests a worker
  * serves on one kept-alive connection before it closes it, so that one busy
- * client cannot keep a worker from the connections queued behind it.
+ * client cannot keep a worker from the connections queued behind it.  An
+ * idle one holds its worker too, waiting up to 5 s for its next request
+ * (IDLE_MS): size the pool for the connections you keep open, not only for
+ * the requests in flight.  A request head must arrive whole within those
+ * 5 s, however its bytes trickle in.
  * --work-ms makes each request take that long, as if it did real work.
  * --demo runs the server with 1, 4 and 16 workers (or --workers) against a
  * built-in load generator and prints requests per second and latencies.
@@ -70,6 +78,8 @@ struct server {
 	int		 port;
 	int		 stop[2];	/* a pipe; closing stop[1] means stop */
 	atomic_bool	 stopping;
+	_Atomic uint64_t stop_ns;	/* now_ns() when stopping was set */
+	atomic_bool	 failed;	/* the acceptor stopped on its own */
 	chan_t		*conns;		/* accepted fds: acceptor to workers */
 	pthread_t	 acceptor;
 	struct worker	*workers;
@@ -160,17 +170,21 @@ header_end(const char *buf, size_t len)
 }
 
 /*
- * wait_request waits until fd has something to read (a request, or EOF).
- * It gives up after IDLE_MS, or GRACE_MS once the server is stopping.  At
- * idle, between two requests of a kept-alive connection, it gives up as soon
- * as the server stops: HTTP lets a server close an idle connection, and
- * clients then retry on a new one.  But a connection accepted and not yet
- * served is owed its request, so there it waits out the grace period.
+ * wait_request waits until fd has something to read (more of a request,
+ * or EOF), giving up at deadline (now_ns), by which the whole request head
+ * must have come: a client that sends a byte at a time holds a worker no
+ * longer than one that sends nothing.  Once the server is stopping, it
+ * gives up GRACE_MS after the stop at the latest; and at idle, between two
+ * requests of a kept-alive connection, at once: HTTP lets a server close an
+ * idle connection, and clients then retry on a new one.  But a connection
+ * accepted and not yet served is owed its request, so there it waits out
+ * the grace period.
  */
 static bool
-wait_request(struct server *srv, int fd, bool idle)
+wait_request(struct server *srv, int fd, bool idle, uint64_t deadline)
 {
 	struct pollfd pfd[2];
+	uint64_t now, grace_end;
 	bool stopping;
 	int n;
 
@@ -180,17 +194,24 @@ wait_request(struct server *srv, int fd, bool idle)
 	pfd[1].events = POLLIN;
 	for (;;) {
 		stopping = atomic_load(&srv->stopping);
-		if (stopping)
-			n = poll(pfd, 1, idle ? 0 : GRACE_MS);
-		else
-			n = poll(pfd, 2, IDLE_MS);
+		if (stopping) {
+			grace_end = atomic_load(&srv->stop_ns) +
+			    GRACE_MS * 1000000ULL;
+			if (idle)
+				deadline = 0;
+			else if (grace_end < deadline)
+				deadline = grace_end;
+		}
+		now = now_ns();
+		n = poll(pfd, stopping ? 1 : 2, now >= deadline ? 0 :
+		    (int)((deadline - now + 999999) / 1000000));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return false;	/* timed out */
 		if (pfd[0].revents != 0)
 			return true;
-		/* Only the stop pipe: go round with the stopping timeouts. */
+		/* Only the stop pipe: go round with the stopping limits. */
 	}
 }
 
@@ -260,19 +281,22 @@ serve(struct worker *w, int fd)
 	struct timespec work;
 	char buf[REQ_MAX], head[REQ_MAX + 1], body[64];
 	size_t hlen, len = 0;
+	uint64_t deadline;
 	ssize_t n;
 	int nreq = 0;
 	bool keep, ok;
 
 	for (;;) {
-		/* Read until a whole request head is in buf. */
+		/* Read until a whole request head is in buf, in IDLE_MS. */
+		deadline = now_ns() + IDLE_MS * 1000000ULL;
 		while ((hlen = header_end(buf, len)) == 0) {
 			if (len == sizeof(buf)) {
 				(void)respond(fd, 431, "Request Header Fields"
 				    " Too Large", "too large\n", true, false);
 				return;
 			}
-			if (!wait_request(srv, fd, len == 0 && nreq > 0))
+			if (!wait_request(srv, fd, len == 0 && nreq > 0,
+			    deadline))
 				return;
 			n = read(fd, buf + len, sizeof(buf) - len);
 			if (n == 0 || (n == -1 && errno != EINTR))
@@ -358,10 +382,35 @@ acceptor_main(void *arg)
 			break;		/* stop */
 		/* lfd is non-blocking: a client may be gone by now. */
 		if ((fd = accept(srv->lfd, NULL, NULL)) == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == ECONNABORTED || errno == EINTR)
+			switch (errno) {
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				/*
+				 * Out of descriptors or memory: transient, as
+				 * workers close connections.  Back off (a stop
+				 * still wakes us at once), then try again.
+				 */
+				perror("accept");
+				(void)poll(&pfd[1], 1, 100);
 				continue;
-			perror("accept");	/* EMFILE and worse: stop */
+			case EBADF:
+			case EFAULT:
+			case EINVAL:
+			case ENOTSOCK:
+				perror("accept");	/* a bug: stop */
+				atomic_store(&srv->failed, true);
+				break;
+			default:
+				/*
+				 * EAGAIN, EINTR, ECONNABORTED, and the network
+				 * errors Linux passes on from the new
+				 * connection (EPROTO, ENETDOWN, EHOSTUNREACH...,
+				 * see accept(2)): retry.
+				 */
+				continue;
+			}
 			break;
 		}
 		/* Not every system gives fd lfd's O_NONBLOCK; make sure. */
@@ -464,6 +513,10 @@ server_start(struct server *srv, int port, int nworkers, int queue,
 static void
 server_stop(struct server *srv)
 {
+	uint64_t zero = 0;
+
+	/* The first stop starts the grace period. */
+	(void)atomic_compare_exchange_strong(&srv->stop_ns, &zero, now_ns());
 	if (!atomic_exchange(&srv->stopping, true))
 		close(srv->stop[1]);
 }
@@ -496,7 +549,8 @@ signal_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	if (sigwait(&set, &sig) == 0) {
+	sigaddset(&set, SIGUSR1);	/* run_server's "server gone" */
+	if (sigwait(&set, &sig) == 0 && sig != SIGUSR1) {
 		printf("caught SIG%s, shutting down\n",
 		    sig == SIGINT ? "INT" : "TERM");
 		fflush(stdout);
@@ -521,6 +575,7 @@ run_server(int port, int nworkers, int queue, int max_requests, int work_ms)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	if ((error = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0)
 		die("pthread_sigmask", error);
 
@@ -531,16 +586,20 @@ run_server(int port, int nworkers, int queue, int max_requests, int work_ms)
 	fflush(stdout);
 	if ((error = pthread_create(&sigtid, NULL, signal_main, &srv)) != 0)
 		die("pthread_create", error);
-	/* signal_main may wait forever if the server stops on its own. */
-	(void)pthread_detach(sigtid);
-
 	server_wait(&srv);
+	/*
+	 * signal_main uses srv, on our stack: wake it (the server may have
+	 * stopped on its own) and join it before srv goes out of scope.
+	 */
+	(void)pthread_kill(sigtid, SIGUSR1);	/* ESRCH once it returned */
+	if ((error = pthread_join(sigtid, NULL)) != 0)
+		die("pthread_join", error);
 	accepted = atomic_load(&srv.accepted);
 	served = atomic_load(&srv.served);
 	printf("stopped: accepted %lu served %lu requests %lu "
 	    "queue-full %lu\n", accepted, served,
 	    atomic_load(&srv.requests), atomic_load(&srv.full));
-	return accepted == served ? 0 : 1;
+	return accepted == served && !atomic_load(&srv.failed) ? 0 : 1;
 }
 
 /* Client: the load generator, for --client and --demo. */
