@@ -82,6 +82,7 @@ generate(void *arg)
 	for (n = 2; n < 1000000; n++)	/* bounded, in case nobody closes */
 		if (chan_send(out, &n) != 0)
 			break;		/* EPIPE: the reader has gone */
+	(void)chan_close(out);		/* ran out: downstream sees EPIPE */
 	return NULL;
 }
 

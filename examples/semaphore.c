@@ -207,8 +207,14 @@ run_locks(void)
 	printf("locks: a thread waiting on %d locks got lock %d, the one "
 	    "released\n", NLOCKS, got);
 	status = got == 1 ? 0 : 1;
+	/*
+	 * Put each lock's token back.  trysend: should got be wrong, lock 1
+	 * still holds its token, and a chan_send would wait forever.
+	 */
 	for (i = 0; i < NLOCKS; i++)
-		unlock(i);
+		if ((error = chan_trysend(locks[i], NULL)) != 0 &&
+		    error != EAGAIN)
+			die("chan_trysend", error);
 
 	/* Now more threads than locks, each taking whichever is free. */
 	for (i = 0; i < LOCK_USERS; i++)

@@ -149,20 +149,26 @@ main(int argc, char *argv[])
 		die("chan_timedrecv did not time out", error);	/* 0: got one */
 	printf("timed receive: no result within 10 ms\n");
 
-	/* Subscribe before a worker starts, so it cannot miss an update. */
+	/*
+	 * 4. Subscribe, then publish two updates before any worker runs: as
+	 * a worker that fell behind, each finds only the newest in its
+	 * CHAN_SLIDE slot (CHAN_DROP would keep the stale first one, and
+	 * CHAN_BLOCK would make the second send wait for the worker).
+	 */
 	for (i = 0; i < NWORKERS; i++) {
 		workers[i].id = i;
 		workers[i].updates = chan_bcast_subscribe(config, 1, CHAN_SLIDE);
 		if (workers[i].updates == NULL)
 			die("chan_bcast_subscribe", errno);
+	}
+	if ((error = chan_bcast_send(config, &(struct config){ 5 })) != 0 ||
+	    (error = chan_bcast_send(config, &cfg)) != 0)
+		die("chan_bcast_send", error);
+	for (i = 0; i < NWORKERS; i++)
 		if ((error = pthread_create(&workers[i].thread, NULL,
 		    worker_main, &workers[i])) != 0)
 			die("pthread_create", error);
-	}
-
-	/* 4. One update reaches every worker; wait (1 s at most) for all. */
-	if ((error = chan_bcast_send(config, &cfg)) != 0)
-		die("chan_bcast_send", error);
+	/* Each worker applies one update, the newest; wait 1 s at most. */
 	deadline = deadline_after(1000);
 	for (i = 0; i < NWORKERS; i++)
 		if ((error = chan_timedrecv(acks, &id, &deadline)) != 0)

@@ -290,10 +290,16 @@ for ex in "$tmp"/ex-*.c; do
 		problem "$page: EXAMPLES program failed or hung (30 s)"
 		continue
 	fi
-	want=$(sed -n 's|.*printf(.*/\* *\([0-9][0-9]*\) *\*/.*|\1|p' \
-	    "$ex.src.c" | head -n 1)
-	if [ -n "$want" ] && ! printf '%s\n' "$out" | grep -qx "$want"; then
-		problem "$page: EXAMPLES printed '$out', its comment says $want"
+	# A printf's comment starts with what it prints: every one is checked.
+	sed -n 's|.*printf(.*;[[:space:]]*/\* *\([^ ,]*\).*\*/.*|\1|p' \
+	    "$ex.src.c" |
+	    while IFS= read -r want; do
+		printf '%s\n' "$out" | grep -qxF "$want" ||
+		    echo "$want"
+	    done > "$ex.missing"
+	if [ -s "$ex.missing" ]; then
+		problem "$page: EXAMPLES printed '$out', its comments say" \
+		    "$(cat "$ex.missing")"
 	fi
 	nrun=$((nrun + 1))
 done
