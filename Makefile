@@ -151,10 +151,16 @@ examples: $(EXAMPLES)
 test-bin: all $(TESTS) $(EXAMPLES) $(STRESS) $(BENCH)
 
 # Each Check suite, then each tests/*.sh (given BUILD), then the man lint.
+# A script gets TEST_TIMEOUT seconds (where timeout(1) exists), so that an
+# example that deadlocks fails make check instead of hanging it; the Check
+# suites time each test themselves.
+TEST_TIMEOUT ?= 600
 run-tests: test-bin
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
-	@set -e; for s in $(TEST_SCRIPTS); do echo "== $$s"; \
-	    BUILD=$(BUILD) CC="$(CC)" sh $$s; done
+	@set -e; to=; command -v timeout >/dev/null 2>&1 && \
+	    to="timeout $(TEST_TIMEOUT)"; \
+	for s in $(TEST_SCRIPTS); do echo "== $$s"; \
+	    BUILD=$(BUILD) CC="$(CC)" $$to sh $$s; done
 
 lint-man:
 	@if command -v mandoc >/dev/null 2>&1; then \
