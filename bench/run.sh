@@ -73,9 +73,11 @@ own_cpu=$(awk 'NR == 2 {
 	echo "libck: $(dpkg-query -W -f '${Version}' libck-dev 2>/dev/null ||
 	    echo unknown)"
 	dirty=
-	git -C "$here/.." diff --quiet HEAD -- src include bench Makefile \
-	    2>/dev/null ||
-	    dirty=" plus uncommitted changes to src/, include/, bench/ or the Makefile"
+	# What the run measured or computed with; not its own output files.
+	git -C "$here/.." diff --quiet HEAD -- src include Makefile \
+	    'bench/*.c' 'bench/*.h' bench/report.py bench/run.sh \
+	    bench/sweep.gp 2>/dev/null ||
+	    dirty=" plus uncommitted changes to the library or the benchmark"
 	echo "commit: $(git -C "$here" rev-parse --short HEAD 2>/dev/null ||
 	    echo unknown)$dirty"
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -85,19 +85,38 @@ done
 grep -q '^| pingpong | 1 | vyukov | – | – | – | †1 |$' \
     "$tmp/bench/RESULTS.md" || fail "the ping-pong table shows a DNF as 0"
 
-# run.sh without the sweep keeps the committed plot and says so (it used
-# to redraw it from an earlier run's sweep.dat, or leave it empty).
+# run.sh in a scratch repository (rs), with a quick run of one cell.
 mkdir -p "$tmp/rs/bench" "$tmp/out"
 cp bench/run.sh bench/report.py bench/sweep.gp bench/MISSES.md "$tmp/rs/bench"
 echo old > "$tmp/rs/bench/sweep.svg"
+echo old > "$tmp/rs/bench/results.csv"
+echo old > "$tmp/rs/bench/RESULTS.md"
+git -C "$tmp/rs" init -q
+git -C "$tmp/rs" add bench
+git -C "$tmp/rs" -c user.name=t -c user.email=t@t -c commit.gpgsign=false \
+    -c core.hooksPath=/dev/null commit -qm rs
+run_sh() {
+	BENCH_QUICK=1 BENCH_ARGS="-w spsc -C 1 -c libchan" BUILD="$top/$BUILD" \
+	    BENCH_OUT="$tmp/out" sh "$tmp/rs/bench/run.sh" > "$tmp/rs.log" 2>&1 ||
+	    fail "run.sh: $(cat "$tmp/rs.log")"
+}
+# Without the sweep it keeps the committed plot (it used to redraw it from
+# an earlier run's sweep.dat, or leave it empty); its own outputs, changed
+# since the commit, do not make the run "plus uncommitted changes".
 echo "1 2 3" > "$tmp/out/sweep.dat"
-BENCH_QUICK=1 BENCH_ARGS="-w spsc -C 1 -c libchan" BUILD="$top/$BUILD" \
-    BENCH_OUT="$tmp/out" sh "$tmp/rs/bench/run.sh" > "$tmp/rs.log" 2>&1 ||
-    fail "run.sh without the sweep: $(cat "$tmp/rs.log")"
+echo changed >> "$tmp/rs/bench/RESULTS.md"
+run_sh
 [ "$(cat "$tmp/rs/bench/sweep.svg")" = old ] ||
     fail "run.sh without the sweep redrew sweep.svg"
 grep -q '^| spsc 1→1 | 1 |' "$tmp/rs/bench/RESULTS.md" ||
     fail "run.sh without the sweep wrote no RESULTS.md"
+grep -q '^commit: [0-9a-f]*$' "$tmp/out/meta.txt" ||
+    fail "a run changing only its outputs: $(grep '^commit' "$tmp/out/meta.txt")"
+# A changed benchmark source does.
+echo '# changed' >> "$tmp/rs/bench/report.py"
+run_sh
+grep -q '^commit: [0-9a-f]* plus uncommitted' "$tmp/out/meta.txt" ||
+    fail "a changed report.py: $(grep '^commit' "$tmp/out/meta.txt")"
 spsc_at 1e15
 
 # Outside git, --history says there is none.
