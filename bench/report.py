@@ -394,8 +394,11 @@ def main():
     w("- Real OS threads (pthreads), unpinned. Each (workload, capacity) "
       "cell first sizes every contender's message count so one run lasts "
       "about %s s, then runs the contenders interleaved (A B C A B C …), "
-      "%s runs each; tables show medians. CPU per message is getrusage "
-      "(user + sys, whole process) over the timed interval."
+      "%s runs each; tables show medians. Each run is a process of its "
+      "own; its clock starts as the first of its threads passes the start "
+      "barrier and stops when the last has been joined. CPU per message "
+      "is getrusage (user + sys, whole process) over that interval (from "
+      "just before the threads are released)."
       % (meta.get("target_seconds", "?"), meta.get("runs", "?")))
     w("- Every run checks exactly-once delivery: each message is "
       "(producer, sequence); the sum of a hash of every received message "
@@ -403,7 +406,10 @@ def main():
       "must rise at each consumer (except `select_both`, where order across "
       "channels is not defined), and the queues must be empty afterwards. "
       "Token runs check that no more threads ever hold a token than there "
-      "are tokens, and that every token comes back.")
+      "are tokens, and that every token comes back. A lost message fails "
+      "the benchmark even where the contender spins: if every producer "
+      "has sent all its messages and the consumers then receive nothing "
+      "for a second, the driver stops with \"lost\".")
     w("- Messages are uint64_t. Contenders: **libchan** (`chan_send`/"
       "`chan_recv`, `chan_select`), **libchan-batch** (`chan_sendn`/"
       "`chan_recvn`, up to %s per call; batch consumers share one total "
