@@ -925,6 +925,14 @@ chan__looks_ready(chan_t *ch, enum chan_op op)
 		return (ptrdiff_t)(t - h) < (ptrdiff_t)ch->cap;
 	}
 	h = atomic_load_explicit(&ch->head, memory_order_relaxed);
+#if SIZE_MAX < UINT64_MAX
+	/*
+	 * h % cap and h / cap are the receivers' slot and lap only until
+	 * head first wraps, after 2^32 elements (minutes): poll tail.
+	 */
+	return (ptrdiff_t)(atomic_load_explicit(&ch->tail,
+	    memory_order_relaxed) - h) > 0;
+#else
 	/*
 	 * A receiver polls the word of its next slot, not tail: it then
 	 * reads the line the sender writes anyway, instead of pulling tail
@@ -932,6 +940,7 @@ chan__looks_ready(chan_t *ch, enum chan_op op)
 	 */
 	return atomic_load_explicit(seq_of(ch, h % ch->cap),
 	    memory_order_relaxed) == filled(h / ch->cap);
+#endif
 }
 
 struct poll_arg {
@@ -1149,7 +1158,7 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 	 * calloc, since a new ring's words must read zero (never filled),
 	 * and a large ring's fresh pages are zero without being touched.
 	 */
-	if (capacity > (SIZE_MAX - room) / stride ||
+	if (capacity > ((size_t)PTRDIFF_MAX - room) / stride ||
 	    (p = calloc(1, room + stride * capacity)) == NULL) {
 		errno = ENOMEM;
 		return NULL;

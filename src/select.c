@@ -59,8 +59,13 @@ case_valid(const struct chan_case *c)
 static struct chan__entry *
 sel_scratch(struct chan__waiter *w, size_t n)
 {
-	return chan__scratch(w, (n > STACK_CASES ? n : STACK_CASES) *
-	    (sizeof(struct chan__entry) + sizeof(chan_t *) + sizeof(uint32_t)));
+	const size_t per = sizeof(struct chan__entry) + sizeof(chan_t *) +
+	    sizeof(uint32_t);
+
+	/* With a 32-bit size_t, n <= INT_MAX cases can overflow n * per. */
+	if (n > SIZE_MAX / per)
+		return NULL;
+	return chan__scratch(w, (n > STACK_CASES ? n : STACK_CASES) * per);
 }
 
 /* The channels in a scratch of n entries (sel_scratch). */

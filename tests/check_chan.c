@@ -127,7 +127,8 @@ START_TEST(create_huge_not_overflowing_fails_enomem)
 	ck_assert_ptr_null(chan_create(1, SIZE_MAX / 4, CHAN_BLOCK));
 	ck_assert_int_eq(errno, ENOMEM);
 	errno = 0;
-	ck_assert_ptr_null(chan_create(SIZE_MAX / 8, 2, CHAN_BLOCK));
+	/* Over PTRDIFF_MAX, which no malloc grants, even with 32 bits. */
+	ck_assert_ptr_null(chan_create(SIZE_MAX / 4, 3, CHAN_BLOCK));
 	ck_assert_int_eq(errno, ENOMEM);
 }
 END_TEST
@@ -2297,6 +2298,77 @@ START_TEST(polling_sender_sees_room_within_a_few_receives)
 }
 END_TEST
 
+/*
+ * White-box: sets an empty ring's counters as if n elements had passed
+ * (struct chan: each slot's word says the lap that last filled it).
+ */
+static void
+seek_ring(chan_t *ch, uint64_t n)
+{
+	uint64_t cap = ch->cap, lap = n / cap, s = n % cap, l;
+	_Atomic size_t *word;
+	size_t i;
+
+	atomic_store(&ch->head, n);
+	atomic_store(&ch->tail, n);
+	atomic_store(&ch->head_hint, n);
+	ch->head_cache = ch->tail_cache = n;
+	ch->head_lap = ch->tail_lap = lap;
+	ch->head_slot = ch->tail_slot = s;
+	for (i = 0; i < cap; i++) {
+		word = (_Atomic size_t *)(void *)(ch->ring + i * ch->stride);
+		l = i < s ? lap : lap - 1;
+		atomic_store(word, cap == 1 ? (size_t)(2 * lap) :
+		    (size_t)(2 * l + 1));
+	}
+}
+
+/*
+ * 2^32 elements are minutes of traffic where size_t has 32 bits: a ring
+ * whose counters cross it keeps its order and length, and a polling
+ * receiver still sees an element (chan__looks_ready), at any capacity.
+ */
+START_TEST(ring_counters_cross_2_to_the_32)
+{
+	static const size_t caps[] = { 1, 2, 3, 7, 16, 1000, 1024 };
+	size_t cap = caps[_i], len = 0, k, j, want;
+	uint32_t in = 0, out = 0, buf[64];
+	unsigned rng = 12345;
+	chan_t *ch = new_chan(sizeof(uint32_t), cap, CHAN_BLOCK);
+	int step;
+
+	seek_ring(ch, (UINT64_C(1) << 32) - 3 * cap - 5);
+	for (step = 0; step < 4000; step++) {
+		ck_assert_uint_eq(chan_len(ch), len);
+		ck_assert_msg(chan__looks_ready(ch, CHAN_RECV) == (len > 0),
+		    "step %d: %zu buffered, looks_ready(RECV) %d", step, len,
+		    (int)chan__looks_ready(ch, CHAN_RECV));
+		rng = rng * 1103515245u + 12345u;
+		want = 1 + (rng >> 8) % (cap < 64 ? cap : 64);
+		if ((rng >> 16) % 2 == 0) {
+			for (k = 0; k < want; k++)
+				buf[k] = in + (uint32_t)k;
+			if (chan_trysendn(ch, buf, want, &k) == 0) {
+				in += (uint32_t)k;
+				len += k;
+			} else {
+				ck_assert_uint_eq(len, cap);
+			}
+		} else if (chan_tryrecvn(ch, buf, want, &k) == 0) {
+			for (j = 0; j < k; j++)
+				ck_assert_uint_eq(buf[j], out + j);
+			out += (uint32_t)k;
+			len -= k;
+		} else {
+			ck_assert_uint_eq(len, 0);
+		}
+	}
+	ck_assert_uint_gt((uint64_t)in + (UINT64_C(1) << 32) - 3 * cap - 5,
+	    UINT64_C(1) << 32);		/* it did cross */
+	chan_destroy(ch);
+}
+END_TEST
+
 /* ------------------------------------------------------------------- main */
 
 static Suite *
@@ -2339,6 +2411,7 @@ chan_suite(void)
 	tc = tcase_create("hints");
 	tcase_add_loop_test(tc, polling_sender_sees_room_within_a_few_receives,
 	    0, 7);
+	tcase_add_loop_test(tc, ring_counters_cross_2_to_the_32, 0, 7);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sendrecv");
