@@ -71,7 +71,7 @@ MLINKS	= chan_create.3:chan_destroy.3 \
 	  chan_bcast.3:chan_bcast_unsubscribe.3 \
 	  chan_bcast.3:chan_bcast_send.3 chan_bcast.3:chan_bcast_close.3
 
-.PHONY: all check test-bin run-tests lint-man install uninstall clean \
+.PHONY: m32 all check test-bin run-tests lint-man install uninstall clean \
 	asan tsan ubsan portable valgrind bench bench-full stress demo examples
 
 all: $(STATIC) $(SHARED) $(BUILD)/chan.pc
@@ -188,6 +188,11 @@ portable:
 # library's atomics (-DCHAN_VALGRIND): what CI runs after the sanitizers.
 valgrind:
 	BUILD=$(BUILD) bash .ci/run.d/20-valgrind.sh
+
+# The library and its tests as a 32-bit program (gcc -m32; installs the
+# i386 packages it needs, as root): what CI runs after musl.
+m32:
+	bash .ci/run.d/55-m32.sh
 
 RUNS	?= 5
 bench: $(BENCH)

@@ -17,9 +17,25 @@
 
 #include "bench.h"
 
+/*
+ * Where a pointer holds fewer than 64 bits (i386), a pointer-sized payload
+ * would drop the producer's number (bit 40 up): the ring then carries the
+ * uint64_t itself, through CK's typed interface.
+ */
+#if UINTPTR_MAX < UINT64_MAX
+#define CK_TYPED	1
+struct ck_u64 {
+	uint64_t	 v;
+};
+CK_RING_PROTOTYPE(u64, ck_u64)
+typedef struct ck_u64 ck_slot_t;
+#else
+typedef ck_ring_buffer_t ck_slot_t;
+#endif
+
 struct ckq {
 	ck_ring_t	 ring;		/* CK pads its own hot fields */
-	ck_ring_buffer_t *buf;
+	ck_slot_t	*buf;
 };
 
 static void *
@@ -60,18 +76,32 @@ ck_trysend(void *q, uint64_t v)
 {
 	struct ckq *c = q;
 
+#ifdef CK_TYPED
+	struct ck_u64 x = { v };
+
+	return ck_ring_enqueue_mpmc_u64(&c->ring, c->buf, &x);
+#else
 	return ck_ring_enqueue_mpmc(&c->ring, c->buf, (void *)(uintptr_t)v);
+#endif
 }
 
 static bool
 ck_tryrecv(void *q, uint64_t *v)
 {
 	struct ckq *c = q;
+#ifdef CK_TYPED
+	struct ck_u64 x;
+
+	if (!ck_ring_dequeue_mpmc_u64(&c->ring, c->buf, &x))
+		return false;
+	*v = x.v;
+#else
 	void *p;
 
 	if (!ck_ring_dequeue_mpmc(&c->ring, c->buf, &p))
 		return false;
 	*v = (uint64_t)(uintptr_t)p;
+#endif
 	return true;
 }
 
