@@ -6,20 +6,20 @@
  * same message from a CHAN_SLIDE subscriber: a send delivers to DROP and
  * SLIDE subscribers before it waits on a CHAN_BLOCK one (see src/bcast.c),
  * so that message proves the send got as far as the CHAN_BLOCK subscriber.
+ * A few tests then also watch that thread asleep in the kernel (/proc, as
+ * op_wait_blocked in testutil.h does), which it can only be inside
+ * chan_send on that subscriber, and some freeze it there (freeze()) to hold
+ * open a window that is otherwise too short to reach.
  * Worker threads count failures instead of calling ck_assert (which must
  * run on the test's own thread); the test asserts after joining them.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
+#define _GNU_SOURCE 1	/* syscall(2) for testutil.h */
+
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <check.h>
-
-#include "chan.h"
+#include "testutil.h"
 
 /* A thread doing one chan_bcast_send, so the test can wait beside it. */
 struct sender {
@@ -27,6 +27,7 @@ struct sender {
 	chan_bcast_t	*b;
 	int		 val;
 	int		 rc;
+	atomic_int	 tid;		/* its kernel id, once known */
 	atomic_int	 done;
 };
 
@@ -35,6 +36,7 @@ sender_main(void *arg)
 {
 	struct sender *s = arg;
 
+	atomic_store(&s->tid, (int)syscall(SYS_gettid));
 	s->rc = chan_bcast_send(s->b, &s->val);
 	atomic_store(&s->done, 1);
 	return NULL;
@@ -46,6 +48,7 @@ sender_start(struct sender *s, chan_bcast_t *b, int val)
 	s->b = b;
 	s->val = val;
 	s->rc = -1;
+	atomic_init(&s->tid, 0);
 	atomic_init(&s->done, 0);
 	ck_assert_int_eq(pthread_create(&s->thread, NULL, sender_main, s), 0);
 }
@@ -71,6 +74,129 @@ static void
 send_expect(chan_bcast_t *b, int val, int want_rc)
 {
 	ck_assert_int_eq(chan_bcast_send(b, &val), want_rc);
+}
+
+/*
+ * Returns once the thread with kernel id *tid (0 until that thread stores
+ * it) is asleep in the kernel, or has set *done: as op_wait_blocked in
+ * testutil.h, for the threads of this file.  Returns false if /proc cannot
+ * tell (the caller then skips what needs to know).
+ */
+static bool
+wait_asleep(atomic_int *tid, atomic_int *done)
+{
+	int s;
+
+	while (atomic_load(tid) == 0)
+		sched_yield();
+	while (done == NULL || !atomic_load(done)) {
+		if ((s = thread_sleeping(atomic_load(tid))) == 1)
+			return true;
+		if (s == -1)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/*
+ * A thread frozen inside a call.  freeze() sends it SIGUSR1, whose handler
+ * blocks in read(2) on a pipe until thaw() writes to it: a thread asleep
+ * in chan_send stays inside chan_send, whatever happens to its channel
+ * meanwhile, which holds open the window between a close releasing a send
+ * and that send giving its subscription back.  read and write are
+ * async-signal-safe.
+ */
+static int freeze_pipe[2];
+static atomic_int frozen;
+static struct sigaction freeze_old;
+
+static void
+freeze_handler(int sig)
+{
+	int saved = errno;
+	char c;
+
+	(void)sig;
+	atomic_store(&frozen, 1);
+	while (read(freeze_pipe[0], &c, 1) == -1 && errno == EINTR)
+		continue;
+	errno = saved;
+}
+
+static void
+freeze_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = freeze_handler;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(pipe(freeze_pipe), 0);
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, &freeze_old), 0);
+}
+
+static void
+freeze_fini(void)
+{
+	ck_assert_int_eq(sigaction(SIGUSR1, &freeze_old, NULL), 0);
+	close(freeze_pipe[0]);
+	close(freeze_pipe[1]);
+}
+
+/* Freezes thread t, which must be asleep in the library. */
+static void
+freeze(pthread_t t)
+{
+	atomic_store(&frozen, 0);
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	while (!atomic_load(&frozen))
+		sched_yield();
+}
+
+static void
+thaw(void)
+{
+	ck_assert_int_eq(write(freeze_pipe[1], "", 1), 1);
+}
+
+/* A thread doing one chan_bcast_unsubscribe. */
+struct unsub {
+	pthread_t	 thread;
+	chan_bcast_t	*b;
+	chan_t		*sub;
+	int		 rc;
+	atomic_int	 tid;
+	atomic_int	 done;
+};
+
+static void *
+unsub_main(void *arg)
+{
+	struct unsub *u = arg;
+
+	atomic_store(&u->tid, (int)syscall(SYS_gettid));
+	u->rc = chan_bcast_unsubscribe(u->b, u->sub);
+	atomic_store(&u->done, 1);
+	return NULL;
+}
+
+static void
+unsub_start(struct unsub *u, chan_bcast_t *b, chan_t *sub)
+{
+	u->b = b;
+	u->sub = sub;
+	u->rc = -1;
+	atomic_init(&u->tid, 0);
+	atomic_init(&u->done, 0);
+	ck_assert_int_eq(pthread_create(&u->thread, NULL, unsub_main, u), 0);
+}
+
+static int
+unsub_join(struct unsub *u)
+{
+	ck_assert_int_eq(pthread_join(u->thread, NULL), 0);
+	return u->rc;
 }
 
 /* --- bad arguments ------------------------------------------------------ */
@@ -512,6 +638,59 @@ START_TEST(close_fails_every_waiting_send)
 }
 END_TEST
 
+/*
+ * close fails every send waiting for its turn at once, even while the send
+ * holding the turn has not yet come back from chan_send: they need not wait
+ * for the turn to learn that the broadcast is closed.  That send is held
+ * inside chan_send by freezing its thread (see freeze()); the waiting ones
+ * are started one by one, each asleep before the next starts, so that all
+ * of them wait on the turn when close comes.
+ */
+START_TEST(close_fails_sends_waiting_for_turn_at_once)
+{
+	chan_bcast_t *b = chan_bcast_create(sizeof(int));
+	chan_t *block = chan_bcast_subscribe(b, 1, CHAN_BLOCK);
+	chan_t *slide = chan_bcast_subscribe(b, 4, CHAN_SLIDE);
+	struct sender s[3];
+	int i;
+
+	ck_assert_ptr_nonnull(block);
+	ck_assert_ptr_nonnull(slide);
+	freeze_init();
+	send_expect(b, 0, 0);		/* block is full from here on */
+	recv_expect(slide, 0);
+	sender_start(&s[0], b, 1);
+	recv_expect(slide, 1);		/* s[0] has the turn, waits on block */
+	if (!wait_asleep(&s[0].tid, &s[0].done)) {
+		/* No /proc: cannot tell it waits inside chan_send. */
+		ck_assert_int_eq(chan_bcast_close(b), 0);
+		ck_assert_int_eq(sender_join(&s[0]), EPIPE);
+		goto out;
+	}
+	freeze(s[0].thread);
+	for (i = 1; i < 3; i++) {
+		sender_start(&s[i], b, i + 1);
+		ck_assert(wait_asleep(&s[i].tid, &s[i].done));
+		ck_assert_int_eq(atomic_load(&s[i].done), 0);
+	}
+	ck_assert_int_eq(chan_bcast_close(b), 0);
+	/* A send that still waited for the turn would hang here. */
+	for (i = 1; i < 3; i++)
+		ck_assert_int_eq(sender_join(&s[i]), EPIPE);
+	ck_assert_int_eq(atomic_load(&s[0].done), 0);
+	thaw();
+	ck_assert_int_eq(sender_join(&s[0]), EPIPE);
+out:
+	recv_expect(block, 0);
+	ck_assert_int_eq(chan_recv(block, NULL), EPIPE);
+	ck_assert_int_eq(chan_recv(slide, NULL), EPIPE);
+	freeze_fini();
+	chan_bcast_destroy(b);
+	chan_destroy(block);
+	chan_destroy(slide);
+}
+END_TEST
+
 /* destroy closes the subscriptions still subscribed but frees none of them. */
 START_TEST(destroy_closes_but_keeps_remaining_subscriptions)
 {
@@ -593,6 +772,102 @@ START_TEST(unsubscribe_after_close_succeeds)
 }
 END_TEST
 
+/*
+ * unsubscribe returns only once the send delivering to sub has left
+ * chan_send on it, and meanwhile the broadcast serves other calls: a
+ * second unsubscribe of sub fails at once (sub is no longer subscribed),
+ * and a subscription made meanwhile is linked in front of sub and stays
+ * linked when sub is unlinked.  The send is held inside chan_send, after
+ * the close released it, by freezing its thread (see freeze()).
+ */
+START_TEST(unsubscribe_waits_for_send_inside_chan_send)
+{
+	chan_bcast_t *b = chan_bcast_create(sizeof(int));
+	chan_t *slide = chan_bcast_subscribe(b, 4, CHAN_SLIDE);
+	chan_t *block = chan_bcast_subscribe(b, 1, CHAN_BLOCK);	/* first */
+	chan_t *late;
+	struct sender s;
+	struct unsub u;
+	int v = 0;
+
+	ck_assert_ptr_nonnull(slide);
+	ck_assert_ptr_nonnull(block);
+	freeze_init();
+	send_expect(b, 1, 0);
+	recv_expect(slide, 1);
+	sender_start(&s, b, 2);
+	recv_expect(slide, 2);		/* on its way to block, which is full */
+	if (!wait_asleep(&s.tid, &s.done)) {
+		/* No /proc: cannot tell it waits inside chan_send. */
+		ck_assert_int_eq(chan_bcast_unsubscribe(b, block), 0);
+		ck_assert_int_eq(sender_join(&s), 0);
+		goto out;
+	}
+	ck_assert_int_eq(atomic_load(&s.done), 0);
+	freeze(s.thread);		/* inside chan_send on block */
+	unsub_start(&u, b, block);
+	/* Once block is closed, u has marked it unsubscribed. */
+	while (chan_trysend(block, &v) != EPIPE)
+		sched_yield();
+	(void)wait_asleep(&u.tid, &u.done);
+	ck_assert_msg(!atomic_load(&u.done), "unsubscribe returned while a "
+	    "send was still inside chan_send on the subscription");
+	/* block is no longer subscribed: a second unsubscribe fails at once. */
+	ck_assert_int_eq(chan_bcast_unsubscribe(b, block), EINVAL);
+	/* Subscribing meanwhile links late in front of block. */
+	late = chan_bcast_subscribe(b, 4, CHAN_BLOCK);
+	ck_assert_ptr_nonnull(late);
+	thaw();
+	ck_assert_int_eq(unsub_join(&u), 0);
+	ck_assert_int_eq(sender_join(&s), 0);	/* block left: no error */
+	/* late and slide are still subscribed, block is not. */
+	send_expect(b, 3, 0);
+	ck_assert_int_eq(take(late), 3);
+	ck_assert_int_eq(take(slide), 3);
+	ck_assert_int_eq(chan_bcast_unsubscribe(b, late), 0);
+	chan_destroy(late);
+out:
+	recv_expect(block, 1);		/* 2 and 3 never reached it */
+	ck_assert_int_eq(chan_recv(block, NULL), EPIPE);
+	chan_destroy(block);
+	freeze_fini();
+	chan_bcast_destroy(b);
+	chan_destroy(slide);
+}
+END_TEST
+
+/*
+ * A subscription unsubscribed while a send waits on another one is
+ * unlinked and freed at once (no send is inside chan_send on it); the
+ * send, when it goes on, neither delivers to it nor touches its record.
+ */
+START_TEST(unsubscribe_other_subscriber_while_send_waits)
+{
+	chan_bcast_t *b = chan_bcast_create(sizeof(int));
+	chan_t *other = chan_bcast_subscribe(b, 4, CHAN_BLOCK);
+	chan_t *block = chan_bcast_subscribe(b, 1, CHAN_BLOCK);	/* first */
+	struct sender s;
+
+	ck_assert_ptr_nonnull(other);
+	ck_assert_ptr_nonnull(block);
+	send_expect(b, 1, 0);
+	recv_expect(other, 1);
+	sender_start(&s, b, 2);
+	/* It can only wait on block, which is full; other has room. */
+	(void)wait_asleep(&s.tid, &s.done);
+	ck_assert_int_eq(chan_bcast_unsubscribe(b, other), 0);
+	ck_assert_int_eq(chan_recv(other, NULL), EPIPE);
+	chan_destroy(other);
+	recv_expect(block, 1);
+	recv_expect(block, 2);
+	ck_assert_int_eq(sender_join(&s), 0);
+	send_expect(b, 3, 0);
+	ck_assert_int_eq(take(block), 3);
+	chan_bcast_destroy(b);
+	chan_destroy(block);
+}
+END_TEST
+
 /* --- cancellation -------------------------------------------------------- */
 
 static void *
@@ -600,6 +875,7 @@ cancelled_sender_main(void *arg)
 {
 	struct sender *s = arg;
 
+	atomic_store(&s->tid, (int)syscall(SYS_gettid));
 	s->rc = chan_bcast_send(s->b, &s->val);
 	return NULL;		/* not reached: cancelled while waiting */
 }
@@ -628,6 +904,45 @@ START_TEST(cancelled_send_leaves_broadcast_usable)
 	send_expect(b, 3, 0);
 	recv_expect(block, 3);		/* 2 was never delivered */
 	/* block's in-flight count came back: unsubscribe does not hang. */
+	ck_assert_int_eq(chan_bcast_unsubscribe(b, block), 0);
+	chan_destroy(block);
+	chan_bcast_destroy(b);
+	chan_destroy(slide);
+}
+END_TEST
+
+/*
+ * A send cancelled while it waits for its turn gives back the broadcast's
+ * lock: the send holding the turn then finishes, and later sends work.
+ */
+START_TEST(send_cancelled_waiting_for_turn_leaves_broadcast_usable)
+{
+	chan_bcast_t *b = chan_bcast_create(sizeof(int));
+	chan_t *block = chan_bcast_subscribe(b, 1, CHAN_BLOCK);
+	chan_t *slide = chan_bcast_subscribe(b, 4, CHAN_SLIDE);
+	struct sender s1, s2 = { .b = b, .val = 2, .rc = -1 };
+	void *res;
+
+	ck_assert_ptr_nonnull(block);
+	ck_assert_ptr_nonnull(slide);
+	send_expect(b, 0, 0);
+	recv_expect(slide, 0);
+	sender_start(&s1, b, 1);
+	recv_expect(slide, 1);		/* s1 holds the turn, waits on block */
+	ck_assert_int_eq(pthread_create(&s2.thread, NULL, cancelled_sender_main,
+	    &s2), 0);
+	/* s2 can only wait for the turn; this makes it wait already. */
+	(void)wait_asleep(&s2.tid, NULL);
+	ck_assert_int_eq(pthread_cancel(s2.thread), 0);
+	ck_assert_int_eq(pthread_join(s2.thread, &res), 0);
+	ck_assert_ptr_eq(res, PTHREAD_CANCELED);
+	/* s1 delivers once block has room, and returns. */
+	recv_expect(block, 0);
+	recv_expect(block, 1);
+	ck_assert_int_eq(sender_join(&s1), 0);
+	send_expect(b, 3, 0);
+	ck_assert_int_eq(take(block), 3);	/* 2 was never delivered */
+	ck_assert_int_eq(take(slide), 3);
 	ck_assert_int_eq(chan_bcast_unsubscribe(b, block), 0);
 	chan_destroy(block);
 	chan_bcast_destroy(b);
@@ -914,11 +1229,15 @@ main(void)
 	ADD(s, send_and_subscribe_after_close_are_epipe);
 	ADD(s, close_wakes_send_blocked_on_subscriber);
 	ADD(s, close_fails_every_waiting_send);
+	ADD(s, close_fails_sends_waiting_for_turn_at_once);
 	ADD(s, destroy_closes_but_keeps_remaining_subscriptions);
 	ADD(s, unsubscribe_releases_send_blocked_on_it);
 	ADD(s, unsubscribe_releases_send_on_capacity_zero_subscriber);
 	ADD(s, unsubscribe_after_close_succeeds);
+	ADD(s, unsubscribe_waits_for_send_inside_chan_send);
+	ADD(s, unsubscribe_other_subscriber_while_send_waits);
 	ADD(s, cancelled_send_leaves_broadcast_usable);
+	ADD(s, send_cancelled_waiting_for_turn_leaves_broadcast_usable);
 	ADD(s, subscribers_join_and_leave_while_sends_run);
 	ADD(s, concurrent_senders_reach_all_subscribers_in_same_order);
 
