@@ -396,6 +396,8 @@ chan_bcast_send(chan_bcast_t *b, const void *elem)
 
 	if (b == NULL || (elem == NULL && b->elem_size > 0))
 		return EINVAL;
+	/* A cancellation point even when it need not wait, as chan_send. */
+	pthread_testcancel();
 	lock(&b->mu);
 	/*
 	 * Wait for the turn; close wakes every waiting sender (broadcast) and

@@ -1186,6 +1186,48 @@ START_TEST(concurrent_senders_reach_all_subscribers_in_same_order)
 }
 END_TEST
 
+/*
+ * A thread that makes a cancel pending on itself, then sends: the send
+ * must act on it (a cancellation point, as chan_send), even where it need
+ * not wait: no subscriber, a subscriber with room, a closed broadcast.
+ */
+static void *
+send_with_cancel_pending(void *arg)
+{
+	int v = 1;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cancel(pthread_self());
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	return (void *)(intptr_t)chan_bcast_send(arg, &v);
+}
+
+START_TEST(send_acts_on_pending_cancel)
+{
+	chan_bcast_t *b;
+	chan_t *sub = NULL;
+	pthread_t t;
+	void *ret;
+
+	ck_assert_ptr_nonnull(b = chan_bcast_create(sizeof(int)));
+	if (_i >= 1)
+		ck_assert_ptr_nonnull(sub = chan_bcast_subscribe(b, 4,
+		    CHAN_BLOCK));
+	if (_i == 2)
+		ck_assert_int_eq(chan_bcast_close(b), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, send_with_cancel_pending,
+	    b), 0);
+	ck_assert_int_eq(pthread_join(t, &ret), 0);
+	ck_assert_msg(ret == PTHREAD_CANCELED, "case %d: the send returned "
+	    "%d", _i, (int)(intptr_t)ret);
+	if (sub != NULL)
+		ck_assert_uint_eq(chan_len(sub), 0);	/* nothing delivered */
+	chan_bcast_destroy(b);
+	if (sub != NULL)
+		chan_destroy(sub);
+}
+END_TEST
+
 /* Each test in a case of its own, so each has its own timeout. */
 static void
 add(Suite *s, const char *name, const TTest *test)
@@ -1238,6 +1280,13 @@ main(void)
 	ADD(s, unsubscribe_other_subscriber_while_send_waits);
 	ADD(s, cancelled_send_leaves_broadcast_usable);
 	ADD(s, send_cancelled_waiting_for_turn_leaves_broadcast_usable);
+	{
+		TCase *tc = tcase_create("send_acts_on_pending_cancel");
+
+		tcase_set_timeout(tc, 20);
+		tcase_add_loop_test(tc, send_acts_on_pending_cancel, 0, 3);
+		suite_add_tcase(s, tc);
+	}
 	ADD(s, subscribers_join_and_leave_while_sends_run);
 	ADD(s, concurrent_senders_reach_all_subscribers_in_same_order);
 
