@@ -79,19 +79,10 @@ static long
 sleeps(int tid)
 {
 	static const char key[] = "\nvoluntary_ctxt_switches:";
-	char path[64], buf[2048], *p;
-	ssize_t len;
-	int fd;
+	char buf[2048], *p;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = '\0';
-	if ((p = strstr(buf, key)) == NULL)
+	if (!read_task_file(tid, "status", buf, sizeof(buf)) ||
+	    (p = strstr(buf, key)) == NULL)
 		return -1;
 	return strtol(p + sizeof(key) - 1, NULL, 10);
 }

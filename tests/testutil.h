@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,26 +204,39 @@ op_join(struct op *op)
 }
 
 /*
+ * read_task_file reads /proc/self/task/tid/name into buf, as a string of
+ * at most size - 1 bytes; false if it cannot.  It uses open/read, not
+ * stdio, so that it takes no lock the watched thread could be waiting for.
+ */
+static inline bool
+read_task_file(int tid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, name);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return false;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	return true;
+}
+
+/*
  * thread_sleeping returns whether the kernel reports thread tid of this
- * process as sleeping (state S in /proc/self/task/tid/stat).  It uses
- * open/read, not stdio, so that it takes no lock the watched thread could
- * be waiting for.
+ * process as sleeping (state S in /proc/self/task/tid/stat), or -1.
  */
 static inline int
 thread_sleeping(int tid)
 {
-	char path[64], buf[512], *p;
-	ssize_t len;
-	int fd;
+	char buf[512], *p;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	if ((fd = open(path, O_RDONLY)) == -1)
+	if (!read_task_file(tid, "stat", buf, sizeof(buf)))
 		return -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = '\0';
 	/* The state follows the command name, which may hold ") ". */
 	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
 		return -1;
