@@ -314,10 +314,13 @@ struct chan__queue {
  * A channel.  Fixed fields never change after chan_create; closed changes
  * once, from false to true, with both locks held.
  *
- * Buffered (cap > 0): the ring holds elements head, ..., tail - 1 (counters
- * that never wrap in practice: 2^64 elements), in slots head_slot, ... mod
- * cap, lap the number of times each side wrapped.  send_mu protects tail,
- * tail_slot, tail_lap, head_cache and sendq; recv_mu protects head,
+ * Buffered (cap > 0): the ring holds elements head, ..., tail - 1, in slots
+ * head_slot, ... mod cap, lap the number of times each side wrapped.  The
+ * counters are size_t, which on 32 bits wraps after 2^32 elements: the
+ * ring works from their differences and from the slots and laps kept
+ * beside them (check_chan's ring_counters_cross_2_to_the_32; see
+ * chan__looks_ready for the one place that needs care).  send_mu protects
+ * tail, tail_slot, tail_lap, head_cache and sendq; recv_mu protects head,
  * head_slot, head_lap, tail_cache and recvq.
  *
  * Each slot (stride bytes) starts with a sequence word: 2 lap + 1 once the
