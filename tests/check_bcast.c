@@ -77,29 +77,6 @@ send_expect(chan_bcast_t *b, int val, int want_rc)
 }
 
 /*
- * Returns once the thread with kernel id *tid (0 until that thread stores
- * it) is asleep in the kernel, or has set *done: as op_wait_blocked in
- * testutil.h, for the threads of this file.  Returns false if /proc cannot
- * tell (the caller then skips what needs to know).
- */
-static bool
-wait_asleep(atomic_int *tid, atomic_int *done)
-{
-	int s;
-
-	while (atomic_load(tid) == 0)
-		sched_yield();
-	while (done == NULL || !atomic_load(done)) {
-		if ((s = thread_sleeping(atomic_load(tid))) == 1)
-			return true;
-		if (s == -1)
-			return false;
-		sched_yield();
-	}
-	return true;
-}
-
-/*
  * A thread frozen inside a call.  freeze() sends it SIGUSR1, whose handler
  * blocks in read(2) on a pipe until thaw() writes to it: a thread asleep
  * in chan_send stays inside chan_send, whatever happens to its channel
@@ -661,7 +638,7 @@ START_TEST(close_fails_sends_waiting_for_turn_at_once)
 	recv_expect(slide, 0);
 	sender_start(&s[0], b, 1);
 	recv_expect(slide, 1);		/* s[0] has the turn, waits on block */
-	if (!wait_asleep(&s[0].tid, &s[0].done)) {
+	if (!thread_wait_asleep(&s[0].tid, &s[0].done)) {
 		/* No /proc: cannot tell it waits inside chan_send. */
 		ck_assert_int_eq(chan_bcast_close(b), 0);
 		ck_assert_int_eq(sender_join(&s[0]), EPIPE);
@@ -670,7 +647,7 @@ START_TEST(close_fails_sends_waiting_for_turn_at_once)
 	freeze(s[0].thread);
 	for (i = 1; i < 3; i++) {
 		sender_start(&s[i], b, i + 1);
-		ck_assert(wait_asleep(&s[i].tid, &s[i].done));
+		ck_assert(thread_wait_asleep(&s[i].tid, &s[i].done));
 		ck_assert_int_eq(atomic_load(&s[i].done), 0);
 	}
 	ck_assert_int_eq(chan_bcast_close(b), 0);
@@ -797,7 +774,7 @@ START_TEST(unsubscribe_waits_for_send_inside_chan_send)
 	recv_expect(slide, 1);
 	sender_start(&s, b, 2);
 	recv_expect(slide, 2);		/* on its way to block, which is full */
-	if (!wait_asleep(&s.tid, &s.done)) {
+	if (!thread_wait_asleep(&s.tid, &s.done)) {
 		/* No /proc: cannot tell it waits inside chan_send. */
 		ck_assert_int_eq(chan_bcast_unsubscribe(b, block), 0);
 		ck_assert_int_eq(sender_join(&s), 0);
@@ -809,7 +786,7 @@ START_TEST(unsubscribe_waits_for_send_inside_chan_send)
 	/* Once block is closed, u has marked it unsubscribed. */
 	while (chan_trysend(block, &v) != EPIPE)
 		sched_yield();
-	(void)wait_asleep(&u.tid, &u.done);
+	(void)thread_wait_asleep(&u.tid, &u.done);
 	ck_assert_msg(!atomic_load(&u.done), "unsubscribe returned while a "
 	    "send was still inside chan_send on the subscription");
 	/* block is no longer subscribed: a second unsubscribe fails at once. */
@@ -854,7 +831,7 @@ START_TEST(unsubscribe_other_subscriber_while_send_waits)
 	recv_expect(other, 1);
 	sender_start(&s, b, 2);
 	/* It can only wait on block, which is full; other has room. */
-	(void)wait_asleep(&s.tid, &s.done);
+	(void)thread_wait_asleep(&s.tid, &s.done);
 	ck_assert_int_eq(chan_bcast_unsubscribe(b, other), 0);
 	ck_assert_int_eq(chan_recv(other, NULL), EPIPE);
 	chan_destroy(other);
@@ -932,7 +909,7 @@ START_TEST(send_cancelled_waiting_for_turn_leaves_broadcast_usable)
 	ck_assert_int_eq(pthread_create(&s2.thread, NULL, cancelled_sender_main,
 	    &s2), 0);
 	/* s2 can only wait for the turn; this makes it wait already. */
-	(void)wait_asleep(&s2.tid, NULL);
+	(void)thread_wait_asleep(&s2.tid, NULL);
 	ck_assert_int_eq(pthread_cancel(s2.thread), 0);
 	ck_assert_int_eq(pthread_join(s2.thread, &res), 0);
 	ck_assert_ptr_eq(res, PTHREAD_CANCELED);

@@ -51,24 +51,12 @@ locker_start(struct locker *l, chan__mutex *m)
 
 /*
  * Returns once l is asleep in the kernel (waiting for m: it sleeps nowhere
- * else) or got m; false if /proc cannot tell.  A locker that spins for
- * ever instead of sleeping keeps this waiting until the test times out.
+ * else) or got m; false if /proc cannot tell (thread_wait_asleep).
  */
 static bool
 wait_locker(struct locker *l)
 {
-	int s;
-
-	while (atomic_load(&l->tid) == 0)
-		sched_yield();
-	while (!atomic_load(&l->locked)) {
-		if ((s = thread_sleeping(atomic_load(&l->tid))) == 1)
-			return true;
-		if (s == -1)
-			return false;
-		sched_yield();
-	}
-	return true;
+	return thread_wait_asleep(&l->tid, &l->locked);
 }
 
 /*

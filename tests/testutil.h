@@ -244,6 +244,29 @@ thread_sleeping(int tid)
 }
 
 /*
+ * thread_wait_asleep returns once the thread with kernel id *tid (0 until
+ * that thread stores it) is asleep in the kernel, or has set *done (done
+ * may be NULL): true; false if /proc cannot tell.  A thread that spins for
+ * ever instead of sleeping keeps it waiting until the test times out.
+ */
+static inline bool
+thread_wait_asleep(atomic_int *tid, atomic_int *done)
+{
+	int s;
+
+	while (atomic_load(tid) == 0)
+		sched_yield();
+	while (done == NULL || !atomic_load(done)) {
+		if ((s = thread_sleeping(atomic_load(tid))) == 1)
+			return true;
+		if (s == -1)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/*
  * op_wait_blocked returns once op's thread has entered its library call and
  * is asleep in the kernel, which (since the main thread holds none of the
  * library's locks meanwhile) means it waits for a partner: the operation is
@@ -256,18 +279,15 @@ thread_sleeping(int tid)
 static inline void
 op_wait_blocked(struct op *op)
 {
-	int i, s;
+	int i;
 
 	while (!atomic_load(&op->entered))
 		sched_yield();
-	for (i = 0; ; i++) {
-		if (atomic_load(&op->returned))
-			return;	/* it did not block: the test says why */
-		s = thread_sleeping(atomic_load(&op->tid));
-		if (s == 1 || (s == -1 && i >= 10000))
-			return;
+	/* Returned: it did not block, and the test says why. */
+	if (thread_wait_asleep(&op->tid, &op->returned))
+		return;
+	for (i = 0; i < 10000 && !atomic_load(&op->returned); i++)
 		sched_yield();
-	}
 }
 
 /*
