@@ -77,8 +77,7 @@ struct server {
 	int		 lfd;		/* the listening socket */
 	int		 port;
 	int		 stop[2];	/* a pipe; closing stop[1] means stop */
-	atomic_bool	 stopping;
-	_Atomic uint64_t stop_ns;	/* now_ns() when stopping was set */
+	_Atomic uint64_t stop_ns;	/* now_ns() at the stop; 0 running */
 	atomic_bool	 failed;	/* the acceptor stopped on its own */
 	chan_t		*conns;		/* accepted fds: acceptor to workers */
 	pthread_t	 acceptor;
@@ -169,6 +168,13 @@ header_end(const char *buf, size_t len)
 	return 0;
 }
 
+/* stopping: whether server_stop has been called. */
+static bool
+stopping(struct server *srv)
+{
+	return atomic_load(&srv->stop_ns) != 0;
+}
+
 /*
  * wait_request waits until fd has something to read (more of a request,
  * or EOF), giving up at deadline (now_ns), by which the whole request head
@@ -184,8 +190,7 @@ static bool
 wait_request(struct server *srv, int fd, bool idle, uint64_t deadline)
 {
 	struct pollfd pfd[2];
-	uint64_t now, grace_end;
-	bool stopping;
+	uint64_t now, stop, grace_end;
 	int n;
 
 	pfd[0].fd = fd;
@@ -193,17 +198,15 @@ wait_request(struct server *srv, int fd, bool idle, uint64_t deadline)
 	pfd[1].fd = srv->stop[0];
 	pfd[1].events = POLLIN;
 	for (;;) {
-		stopping = atomic_load(&srv->stopping);
-		if (stopping) {
-			grace_end = atomic_load(&srv->stop_ns) +
-			    GRACE_MS * 1000000ULL;
+		if ((stop = atomic_load(&srv->stop_ns)) != 0) {
+			grace_end = stop + GRACE_MS * 1000000ULL;
 			if (idle)
 				deadline = 0;
 			else if (grace_end < deadline)
 				deadline = grace_end;
 		}
 		now = now_ns();
-		n = poll(pfd, stopping ? 1 : 2, now >= deadline ? 0 :
+		n = poll(pfd, stop != 0 ? 1 : 2, now >= deadline ? 0 :
 		    (int)((deadline - now + 999999) / 1000000));
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -320,7 +323,7 @@ serve(struct worker *w, int fd)
 		}
 		/* Close after the last allowed request, and when stopping. */
 		keep = req.keep_alive && !req.has_body &&
-		    nreq < srv->max_requests && !atomic_load(&srv->stopping);
+		    nreq < srv->max_requests && !stopping(srv);
 		if (strcmp(req.method, "GET") == 0 ||
 		    strcmp(req.method, "HEAD") == 0) {
 			snprintf(body, sizeof(body), "hello from worker %d\n",
@@ -371,7 +374,7 @@ acceptor_main(void *arg)
 	pfd[0].events = POLLIN;
 	pfd[1].fd = srv->stop[0];
 	pfd[1].events = POLLIN;
-	while (!atomic_load(&srv->stopping)) {
+	while (!stopping(srv)) {
 		if (poll(pfd, 2, -1) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -515,9 +518,8 @@ server_stop(struct server *srv)
 {
 	uint64_t zero = 0;
 
-	/* The first stop starts the grace period. */
-	(void)atomic_compare_exchange_strong(&srv->stop_ns, &zero, now_ns());
-	if (!atomic_exchange(&srv->stopping, true))
+	/* The first stop starts the grace period and closes the pipe. */
+	if (atomic_compare_exchange_strong(&srv->stop_ns, &zero, now_ns()))
 		close(srv->stop[1]);
 }
 
