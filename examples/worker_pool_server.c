@@ -33,7 +33,8 @@
  * idle one holds its worker too, waiting up to 5 s for its next request
  * (IDLE_MS): size the pool for the connections you keep open, not only for
  * the requests in flight.  A request head must arrive whole within those
- * 5 s, however its bytes trickle in.
+ * 5 s, however its bytes trickle in.  After a connection's last answer,
+ * its worker waits up to 2 s (LINGER_MS) for the client to close it.
  * --work-ms makes each request take that long, as if it did real work.
  * --demo runs the server with 1, 4 and 16 workers (or --workers) against a
  * built-in load generator and prints requests per second and latencies.
@@ -68,6 +69,8 @@
 #define REQ_MAX		8192	/* longest request head we accept */
 #define IDLE_MS		5000	/* wait for a client's next request */
 #define GRACE_MS	1000	/* ... once the server is stopping */
+#define LINGER_MS	2000	/* wait for a client to close after our last */
+#define LINGER_MAX	(1 << 20)	/* ... reading this much at most */
 #define IO_TIMEOUT_S	5	/* a write to a client that does not read */
 #define MAX_WORKERS	256
 #define MAX_CLIENTS	1024
@@ -275,8 +278,11 @@ respond(int fd, int status, const char *reason, const char *body,
 	    write_all(fd, out, (size_t)n);
 }
 
-/* serve answers the requests on fd until one side closes it. */
-static void
+/*
+ * serve answers the requests on fd until one side closes it: true if we
+ * close it after an answer, false if the client went, or failed us.
+ */
+static bool
 serve(struct worker *w, int fd)
 {
 	struct server *srv = w->srv;
@@ -296,14 +302,14 @@ serve(struct worker *w, int fd)
 			if (len == sizeof(buf)) {
 				(void)respond(fd, 431, "Request Header Fields"
 				    " Too Large", "too large\n", true, false);
-				return;
+				return true;
 			}
 			if (!wait_request(srv, fd, len == 0 && nreq > 0,
 			    deadline))
-				return;
+				return false;
 			n = read(fd, buf + len, sizeof(buf) - len);
 			if (n == 0 || (n == -1 && errno != EINTR))
-				return;	/* the client closed, or reset */
+				return false;	/* the client closed, or reset */
 			if (n > 0)
 				len += (size_t)n;
 		}
@@ -314,7 +320,7 @@ serve(struct worker *w, int fd)
 		if (!parse_request(head, &req)) {
 			(void)respond(fd, 400, "Bad Request", "bad request\n",
 			    true, false);
-			return;
+			return true;
 		}
 		if (srv->work_ms > 0) {
 			work.tv_sec = srv->work_ms / 1000;
@@ -336,13 +342,40 @@ serve(struct worker *w, int fd)
 			    "GET or HEAD only\n", true, false);
 		}
 		if (!ok)
-			return;
+			return false;
 		atomic_fetch_add(&srv->requests, 1);
 		if (!keep)
-			return;
+			return true;
 		/* Keep what the client pipelined after this request. */
 		memmove(buf, buf + hlen, len - hlen);
 		len -= hlen;
+	}
+}
+
+/*
+ * linger ends a connection we close after an answer.  Closing a socket with
+ * unread input (a body we did not want, more pipelined requests) makes the
+ * kernel reset the connection instead of ending it, and the reset can cost
+ * the client our answer; so we end our side, then read and throw away what
+ * the client still sends until it closes too, for LINGER_MS and LINGER_MAX
+ * bytes at most (and GRACE_MS after a stop at the latest).
+ */
+static void
+linger(struct server *srv, int fd)
+{
+	char buf[4096];
+	uint64_t deadline = now_ns() + LINGER_MS * 1000000ULL;
+	size_t total = 0;
+	ssize_t n;
+
+	if (shutdown(fd, SHUT_WR) == -1)
+		return;
+	while (total < LINGER_MAX && wait_request(srv, fd, false, deadline)) {
+		if ((n = read(fd, buf, sizeof(buf))) == 0 ||
+		    (n == -1 && errno != EINTR))
+			return;		/* closed, or reset */
+		if (n > 0)
+			total += (size_t)n;
 	}
 }
 
@@ -356,7 +389,8 @@ worker_main(void *arg)
 
 	/* EPIPE ends the loop: the channel is closed and drained. */
 	while (chan_recv(w->srv->conns, &fd) == 0) {
-		serve(w, fd);
+		if (serve(w, fd))
+			linger(w->srv, fd);
 		close(fd);
 		atomic_fetch_add(&w->srv->served, 1);
 	}
