@@ -25,7 +25,7 @@ fail() {
 # wait_for file pattern: wait (10 s at most) for a line of file to match.
 wait_for() {
 	n=0
-	until grep -q "$2" "$1"; do
+	until grep -qs "$2" "$1"; do
 		n=$((n + 1))
 		[ $n -le 1000 ] || fail "no \"$2\" after 10 s"
 		sleep 0.01
