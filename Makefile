@@ -6,6 +6,7 @@
 #   make asan | tsan | ubsan    rebuild under build/<san>/ and run check there
 #   make portable        the same with pthread mutexes (-DCHAN_NO_FUTEX)
 #   make valgrind        helgrind and memcheck over the suites (as CI does)
+#   make m32 | arm64     check as a 32-bit x86 / an aarch64 program (as CI does)
 #   make bench | stress | demo
 
 CC	?= cc
@@ -71,7 +72,7 @@ MLINKS	= chan_create.3:chan_destroy.3 \
 	  chan_bcast.3:chan_bcast_unsubscribe.3 \
 	  chan_bcast.3:chan_bcast_send.3 chan_bcast.3:chan_bcast_close.3
 
-.PHONY: m32 all check test-bin run-tests lint-man install uninstall clean \
+.PHONY: m32 arm64 all check test-bin run-tests lint-man install uninstall clean \
 	asan tsan ubsan portable valgrind bench bench-full stress demo examples
 
 all: $(STATIC) $(SHARED) $(BUILD)/chan.pc
@@ -193,6 +194,13 @@ valgrind:
 # i386 packages it needs, as root): what CI runs after musl.
 m32:
 	bash .ci/run.d/55-m32.sh
+
+# The library and its tests as an aarch64 program, cross-compiled and run
+# under qemu-user (installs the packages it needs, as root; unpacks the
+# cross compiler, which conflicts with gcc-multilib): what CI runs after
+# m32.
+arm64:
+	bash .ci/run.d/57-arm64.sh
 
 RUNS	?= 5
 bench: $(BENCH)
