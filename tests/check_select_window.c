@@ -1,0 +1,289 @@
+/*
+ * A select's locked pass, white-box.  The pass that locks every channel
+ * of a select and tries each case again completes a case only when the
+ * first pass (each case under its own channel's lock) and the poll found
+ * nothing ready, and something became ready before the select held every
+ * lock: a window the other suites reach only when their threads happen to
+ * race into it.  Whatever completes there must still be passed on once
+ * the locks are dropped: an unbuffered partner the pass claimed asleep
+ * must be woken (chan__wake), and a buffered channel whose ring the case
+ * changed must be served (chan__serve): a receive from a full ring makes
+ * room for a sender queued for it, a send into an empty one brings an
+ * element to a queued receiver.  Without either, that partner sleeps for
+ * ever beside what it waits for.
+ *
+ * This program compiles src/select.c itself, with the locked pass's
+ * chan__lock_all going through locking() below, which runs the test's
+ * arrange step once, on the selecting thread, before the first lock: the
+ * test makes the case ready then, and only then.  Its chan_select,
+ * chan_tryselect and chan_timedselect are that copy (so libchan.a's
+ * select.o is not linked in), and the library itself has no hook.
+ */
+#define _GNU_SOURCE 1	/* syscall(2) for testutil.h */
+
+#include "internal.h"
+
+static void	locking(chan_t *);
+
+#define chan__lock_all	locking
+#include "select.c"
+#undef chan__lock_all
+
+/* After select.c, whose fail() check.h would define as a macro. */
+#include "testutil.h"
+
+/*
+ * Run by locking() before the selecting thread's next lock of a channel
+ * (once), if set.  Thread-local: a partner thread never runs it.
+ */
+static _Thread_local void (*arrange)(void *);
+static _Thread_local void *arrange_arg;
+
+static void
+locking(chan_t *ch)
+{
+	void (*f)(void *) = arrange;
+
+	arrange = NULL;
+	if (f != NULL)
+		f(arrange_arg);
+	chan__lock_all(ch);
+}
+
+/*
+ * A partner: one plain send or receive (op) on a thread that stays alive
+ * afterwards until the test lets it go, so that the test can read its
+ * waiter, which is thread-local, after the select returned.
+ */
+struct partner {
+	struct op	 op;
+	pthread_t	 thr;
+	_Atomic(struct chan__waiter *) w;
+	atomic_int	 release;
+};
+
+static void *
+partner_main(void *arg)
+{
+	struct partner *p = arg;
+
+	atomic_store(&p->w, chan__self());
+	op_main(&p->op);
+	while (!atomic_load(&p->release))
+		sched_yield();
+	return NULL;
+}
+
+static void
+partner_start(struct partner *p, enum op_kind kind, chan_t *ch, int val)
+{
+	memset(&p->op, 0, sizeof(p->op));
+	p->op.kind = kind;
+	p->op.ch = ch;
+	p->op.val = val;
+	p->op.err = -1;
+	atomic_init(&p->op.tid, 0);
+	atomic_init(&p->op.entered, 0);
+	atomic_init(&p->op.returned, 0);
+	atomic_init(&p->w, NULL);
+	atomic_init(&p->release, 0);
+	ck_assert_int_eq(pthread_create(&p->thr, NULL, partner_main, p), 0);
+}
+
+/*
+ * Returns once p's waiter is SLEEPING: queued on its channel and asleep,
+ * so that only a completer's wake-up can move it (a waiter still
+ * spinning would see a completion without one).  Fails the test if p's
+ * call returned instead.  No ck_assert in the loop, which would write to
+ * Check's pipe on every turn.
+ */
+static void
+partner_wait_asleep(struct partner *p)
+{
+	struct chan__waiter *w;
+
+	while ((w = atomic_load(&p->w)) == NULL)
+		sched_yield();
+	while (atomic_load(&w->state) != CHAN__SLEEPING &&
+	    !atomic_load(&p->op.returned))
+		sched_yield();
+	ck_assert_msg(!atomic_load(&p->op.returned),
+	    "the partner returned %d instead of waiting", p->op.err);
+}
+
+static void
+partner_join(struct partner *p)
+{
+	atomic_store(&p->release, 1);
+	ck_assert_int_eq(pthread_join(p->thr, NULL), 0);
+}
+
+/* Elements the select's ring holds before, and what the partners move. */
+#define OLD		100
+#define PARTNER_VAL	200
+#define SELECT_VAL	300
+
+struct window {
+	chan_t		*ch;
+	enum chan_op	 op;		/* the select's case */
+	struct partner	 partner;
+	bool		 arranged;
+};
+
+/*
+ * The arrange step, on the selecting thread after its first pass (and
+ * poll) found the case not ready, before the locked pass: the case
+ * becomes ready, with a partner asleep on the other side.  A receive case
+ * finds the ring full and a sender queued for room; a send case finds it
+ * empty and a receiver queued for an element; unbuffered, either finds
+ * its partner queued.
+ */
+static void
+make_ready(void *arg)
+{
+	struct window *win = arg;
+	size_t i, cap = win->ch->cap;
+
+	if (win->op == CHAN_RECV) {
+		for (i = 0; i < cap; i++)
+			put(win->ch, OLD + (int)i);
+		partner_start(&win->partner, OP_SEND, win->ch, PARTNER_VAL);
+	} else {
+		for (i = 0; i < cap; i++)
+			ck_assert_int_eq(take(win->ch), OLD + (int)i);
+		partner_start(&win->partner, OP_RECV, win->ch, -1);
+	}
+	partner_wait_asleep(&win->partner);
+	win->arranged = true;
+}
+
+/*
+ * One select of a single case (op on a new channel of capacity cap; try:
+ * chan_tryselect, else chan_select) that finds it not ready until its
+ * locked pass, where make_ready has made it ready.  By the time the
+ * select returns, the partner must be off its queue and woken.
+ */
+static void
+complete_in_locked_pass(size_t cap, enum chan_op op, bool try)
+{
+	struct window win = { .ch = new_chan(sizeof(int), cap, CHAN_BLOCK),
+	    .op = op };
+	int v = op == CHAN_SEND ? SELECT_VAL : -1;
+	struct chan_case cases[] = { CASE(win.ch, op, &v) };
+	_Atomic size_t *queued = op == CHAN_SEND ? &win.ch->nrecvw :
+	    &win.ch->nsendw;
+	struct chan__waiter *w;
+	size_t i;
+	int r, state;
+
+	if (op == CHAN_SEND) {
+		for (i = 0; i < cap; i++)
+			put(win.ch, OLD + (int)i);	/* full: not ready */
+	}
+	arrange = make_ready;
+	arrange_arg = &win;
+	r = try ? chan_tryselect(cases, 1) : chan_select(cases, 1);
+	arrange = NULL;
+	ck_assert_msg(win.arranged, "capacity %zu, %s %s: the select returned "
+	    "%d before its locked pass", cap, try ? "tryselect" : "select",
+	    op == CHAN_SEND ? "send" : "receive", r);
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(cases[0].err, 0);
+	w = atomic_load(&win.partner.w);
+	state = atomic_load(&w->state);
+	ck_assert_msg(state == CHAN__DONE && atomic_load(queued) == 0,
+	    "capacity %zu, %s %s: the select returned with its partner "
+	    "still waiting (state %d, %zu queued)", cap,
+	    try ? "tryselect" : "select", op == CHAN_SEND ? "send" : "receive",
+	    state, (size_t)atomic_load(queued));
+
+	partner_join(&win.partner);
+	ck_assert_int_eq(win.partner.op.err, 0);
+	if (op == CHAN_SEND) {
+		ck_assert_int_eq(win.partner.op.val, SELECT_VAL);
+	} else if (cap == 0) {
+		ck_assert_int_eq(v, PARTNER_VAL);
+	} else {
+		/* The oldest; then the rest, then the partner's, in order. */
+		ck_assert_int_eq(v, OLD);
+		for (i = 1; i < cap; i++)
+			ck_assert_int_eq(take(win.ch), OLD + (int)i);
+		ck_assert_int_eq(take(win.ch), PARTNER_VAL);
+	}
+	ck_assert_uint_eq(chan_len(win.ch), 0);
+	chan_destroy(win.ch);
+}
+
+/*
+ * A receive that the locked pass completes on a full ring serves the
+ * sender queued for room before the select returns (capacity 1, whose
+ * senders find room in the slot's word, and 3).
+ */
+START_TEST(locked_recv_serves_sender_queued_for_room)
+{
+	complete_in_locked_pass(1, CHAN_RECV, true);
+	complete_in_locked_pass(1, CHAN_RECV, false);
+	complete_in_locked_pass(3, CHAN_RECV, true);
+	complete_in_locked_pass(3, CHAN_RECV, false);
+}
+END_TEST
+
+/* A send completed there into an empty ring serves the queued receiver. */
+START_TEST(locked_send_serves_receiver_queued_for_element)
+{
+	complete_in_locked_pass(1, CHAN_SEND, true);
+	complete_in_locked_pass(1, CHAN_SEND, false);
+	complete_in_locked_pass(3, CHAN_SEND, true);
+	complete_in_locked_pass(3, CHAN_SEND, false);
+}
+END_TEST
+
+/*
+ * Unbuffered, the locked pass claims a sleeping partner and must wake it
+ * once it has dropped the locks.
+ */
+START_TEST(locked_unbuffered_recv_wakes_sleeping_sender)
+{
+	complete_in_locked_pass(0, CHAN_RECV, true);
+	complete_in_locked_pass(0, CHAN_RECV, false);
+}
+END_TEST
+
+START_TEST(locked_unbuffered_send_wakes_sleeping_receiver)
+{
+	complete_in_locked_pass(0, CHAN_SEND, true);
+	complete_in_locked_pass(0, CHAN_SEND, false);
+}
+END_TEST
+
+/* Each test in a case of its own, so each has its own timeout. */
+static void
+add(Suite *s, const char *name, const TTest *test)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
+}
+
+#define ADD(s, t)	add((s), #t, t)
+
+int
+main(void)
+{
+	Suite *s = suite_create("select_window");
+	SRunner *sr;
+	int failed;
+
+	ADD(s, locked_recv_serves_sender_queued_for_room);
+	ADD(s, locked_send_serves_receiver_queued_for_element);
+	ADD(s, locked_unbuffered_recv_wakes_sleeping_sender);
+	ADD(s, locked_unbuffered_send_wakes_sleeping_receiver);
+
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
