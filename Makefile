@@ -125,10 +125,11 @@ $(BUILD)/chan.pc: chan.pc.in Makefile
 
 # Tests link the static library so they need no LD_LIBRARY_PATH; src/ is
 # on the include path for the few white-box tests.  A check_*_window test
-# compiles one file of src/ itself (#include "select.c"), with a hook of
-# its own where the library has none; it defines every global symbol of
-# that file, so the linker takes nothing from that file's object in the
-# archive, and the archive's dependency on src/ rebuilds the test.
+# compiles one file of src/ itself (#include "select.c", "chan.c"), with
+# a hook of its own where the library has none; it defines every global
+# symbol of that file, so the linker takes nothing from that file's
+# object in the archive, and the archive's dependency on src/ rebuilds
+# the test.
 # LINK_<test> adds link flags for one test: check_alloc wraps the allocator
 # (-Wl,--wrap) to fail each allocation the library makes in turn.
 LINK_check_alloc = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \

@@ -1,0 +1,256 @@
+/*
+ * A send or receive that found its ring full or empty under its lock and
+ * then completes under the next one, white-box.  chan_trysend under
+ * CHAN_DROP or CHAN_SLIDE (fast_send gives up on a full ring, and
+ * chan__trysend locks again for the policy), chan_send under those
+ * policies (transfer_once locks again), and a plain or timed send or
+ * receive that polled and locked again (transfer_once) each take the
+ * channel's lock a second time; the ring may have changed in between,
+ * and the operation then completes where it first did not.  Like a
+ * select's locked pass (check_select_window.c), it must then serve the
+ * channel: a send into a ring that was drained meanwhile brings an
+ * element to a receiver that queued on it, a receive from a ring that
+ * was filled meanwhile makes room for a sender that queued.  The other
+ * suites reach that second lock with the ring changed only when their
+ * threads happen to race into it.
+ *
+ * This program compiles src/chan.c itself, with its chan__lock calls
+ * going through relocking() below, which, once armed, runs the test's
+ * arrange step on the calling thread before that thread's second lock of
+ * the channel's lock for that side.  Its channel functions are that copy
+ * (libchan.a's chan.o is not linked in); the library has no hook.
+ */
+#define _GNU_SOURCE 1	/* syscall(2) for testutil.h */
+
+#include "internal.h"
+
+static void	relocking(chan__mutex *);
+
+#define chan__lock	relocking
+#include "chan.c"
+#undef chan__lock
+
+#include "testutil.h"
+#include "window.h"
+
+/*
+ * Armed: arrange(arrange_arg) runs before the calling thread's lock of
+ * armed_mu that follows its first one.  Thread-local: a partner thread
+ * never runs it.
+ */
+static _Thread_local chan__mutex *armed_mu;
+static _Thread_local int armed_skip;
+static _Thread_local void (*arrange)(void *);
+static _Thread_local void *arrange_arg;
+
+static void
+relocking(chan__mutex *mu)
+{
+	void (*f)(void *) = arrange;
+
+	if (f != NULL && mu == armed_mu && armed_skip-- == 0) {
+		arrange = NULL;
+		f(arrange_arg);
+	}
+	chan__lock(mu);
+}
+
+/* Elements the ring holds before, and what the partners move. */
+#define OLD		100
+#define PARTNER_VAL	200
+#define CALL_VAL	300
+
+enum call {
+	TRYSEND,
+	SEND,
+	TIMEDSEND,
+	RECV,
+	TIMEDRECV,
+};
+
+static const char *const call_name[] = {
+	"chan_trysend", "chan_send", "chan_timedsend", "chan_recv",
+	"chan_timedrecv",
+};
+
+struct window {
+	chan_t		*ch;
+	bool		 send;		/* the call sends */
+	struct partner	 partner;
+	bool		 arranged;
+};
+
+/*
+ * The arrange step, between the call's two locks: a send finds the ring
+ * it saw full now empty, with a receiver queued and asleep; a receive
+ * finds the ring it saw empty now full, with a sender queued for room.
+ */
+static void
+change_ring(void *arg)
+{
+	struct window *win = arg;
+	size_t i, cap = win->ch->cap;
+
+	if (win->send) {
+		for (i = 0; i < cap; i++)
+			ck_assert_int_eq(take(win->ch), OLD + (int)i);
+		partner_start(&win->partner, OP_RECV, win->ch, -1);
+	} else {
+		for (i = 0; i < cap; i++)
+			put(win->ch, OLD + (int)i);
+		partner_start(&win->partner, OP_SEND, win->ch, PARTNER_VAL);
+	}
+	partner_wait_asleep(&win->partner);
+	win->arranged = true;
+}
+
+/*
+ * One call on a new channel of capacity cap and the policy given, which
+ * finds the ring full (a send) or empty (a receive) under its first lock
+ * and, changed by change_ring, ready under its second.  By the time it
+ * returns, the partner must be off its queue and woken.
+ */
+static void
+complete_after_relock(size_t cap, enum chan_policy policy, enum call call)
+{
+	struct window win = { .ch = new_chan(sizeof(int), cap, policy),
+	    .send = call <= TIMEDSEND };
+	struct timespec dl = deadline_in(60000);
+	_Atomic size_t *queued = win.send ? &win.ch->nrecvw : &win.ch->nsendw;
+	struct chan__waiter *w;
+	int v = win.send ? CALL_VAL : -1, r = -1, state;
+	size_t i;
+
+	if (win.send) {
+		for (i = 0; i < cap; i++)
+			put(win.ch, OLD + (int)i);	/* full */
+	}
+	armed_mu = win.send ? &win.ch->send_mu : &win.ch->recv_mu;
+	armed_skip = 1;
+	arrange_arg = &win;
+	arrange = change_ring;
+	switch (call) {
+	case TRYSEND:
+		r = chan_trysend(win.ch, &v);
+		break;
+	case SEND:
+		r = chan_send(win.ch, &v);
+		break;
+	case TIMEDSEND:
+		r = chan_timedsend(win.ch, &v, &dl);
+		break;
+	case RECV:
+		r = chan_recv(win.ch, &v);
+		break;
+	case TIMEDRECV:
+		r = chan_timedrecv(win.ch, &v, &dl);
+		break;
+	}
+	arrange = NULL;
+	ck_assert_msg(win.arranged, "capacity %zu, policy %d, %s returned %d "
+	    "before its second lock", cap, (int)policy, call_name[call], r);
+	ck_assert_int_eq(r, 0);
+	w = atomic_load(&win.partner.w);
+	state = atomic_load(&w->state);
+	ck_assert_msg(state == CHAN__DONE && atomic_load(queued) == 0,
+	    "capacity %zu, policy %d, %s returned with the partner still "
+	    "waiting (state %d, %zu queued)", cap, (int)policy,
+	    call_name[call], state, (size_t)atomic_load(queued));
+
+	partner_join(&win.partner);
+	ck_assert_int_eq(win.partner.op.err, 0);
+	if (win.send) {
+		ck_assert_int_eq(win.partner.op.val, CALL_VAL);
+	} else {
+		/* The oldest; then the rest, then the partner's, in order. */
+		ck_assert_int_eq(v, OLD);
+		for (i = 1; i < cap; i++)
+			ck_assert_int_eq(take(win.ch), OLD + (int)i);
+		ck_assert_int_eq(take(win.ch), PARTNER_VAL);
+	}
+	ck_assert_uint_eq(chan_len(win.ch), 0);
+	chan_destroy(win.ch);
+}
+
+/*
+ * CHAN_DROP and CHAN_SLIDE: a try send that found the ring full locks
+ * again for the policy, finds room, sends, and serves the receiver that
+ * queued meanwhile (capacity 1, whose senders find room in the slot's
+ * word, and 3).
+ */
+START_TEST(trysend_relocked_for_policy_serves_receiver)
+{
+	complete_after_relock(1, CHAN_DROP, TRYSEND);
+	complete_after_relock(3, CHAN_DROP, TRYSEND);
+	complete_after_relock(1, CHAN_SLIDE, TRYSEND);
+	complete_after_relock(3, CHAN_SLIDE, TRYSEND);
+}
+END_TEST
+
+/* The same for a plain send, which locks again in transfer_once. */
+START_TEST(send_relocked_for_policy_serves_receiver)
+{
+	complete_after_relock(1, CHAN_DROP, SEND);
+	complete_after_relock(3, CHAN_DROP, SEND);
+	complete_after_relock(1, CHAN_SLIDE, SEND);
+	complete_after_relock(3, CHAN_SLIDE, SEND);
+}
+END_TEST
+
+/*
+ * CHAN_BLOCK: a send that found the ring full polls and locks again,
+ * finds room and sends: it serves the receiver that queued meanwhile.
+ */
+START_TEST(send_relocked_after_poll_serves_receiver)
+{
+	complete_after_relock(1, CHAN_BLOCK, SEND);
+	complete_after_relock(3, CHAN_BLOCK, SEND);
+	complete_after_relock(1, CHAN_BLOCK, TIMEDSEND);
+	complete_after_relock(3, CHAN_BLOCK, TIMEDSEND);
+}
+END_TEST
+
+/*
+ * A receive that found the ring empty polls and locks again, finds it
+ * full and receives: it serves the sender that queued for room.
+ */
+START_TEST(recv_relocked_after_poll_serves_sender)
+{
+	complete_after_relock(1, CHAN_BLOCK, RECV);
+	complete_after_relock(3, CHAN_BLOCK, RECV);
+	complete_after_relock(1, CHAN_BLOCK, TIMEDRECV);
+	complete_after_relock(3, CHAN_BLOCK, TIMEDRECV);
+}
+END_TEST
+
+/* Each test in a case of its own, so each has its own timeout. */
+static void
+add(Suite *s, const char *name, const TTest *test)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
+}
+
+#define ADD(s, t)	add((s), #t, t)
+
+int
+main(void)
+{
+	Suite *s = suite_create("chan_window");
+	SRunner *sr;
+	int failed;
+
+	ADD(s, trysend_relocked_for_policy_serves_receiver);
+	ADD(s, send_relocked_for_policy_serves_receiver);
+	ADD(s, send_relocked_after_poll_serves_receiver);
+	ADD(s, recv_relocked_after_poll_serves_sender);
+
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
