@@ -17,17 +17,34 @@
  * This program compiles src/chan.c itself, with its chan__lock calls
  * going through relocking() below, which, once armed, runs the test's
  * arrange step on the calling thread before that thread's second lock of
- * the channel's lock for that side.  Its channel functions are that copy
- * (libchan.a's chan.o is not linked in); the library has no hook.
+ * the channel's lock for that side, and its atomic_thread_fence calls
+ * through fencing() (see waiter_fences_between_link_and_second_look).
+ * Its channel functions are that copy (libchan.a's chan.o is not linked
+ * in); the library has no hook.
  */
 #define _GNU_SOURCE 1	/* syscall(2) for testutil.h */
 
 #include "internal.h"
 
 static void	relocking(chan__mutex *);
+static void	fencing(memory_order);
+
+/*
+ * The fence itself, for fencing(): sequentially consistent, as strong as
+ * any chan.c issues.  Not inlined: gcc -fsanitize=thread warns of a fence
+ * in an inlined copy of a function (-Wtsan), though not of one in place.
+ */
+static CHAN__NOINLINE void
+real_fence(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
 
 #define chan__lock	relocking
+#undef atomic_thread_fence
+#define atomic_thread_fence(order)	fencing(order)
 #include "chan.c"
+#undef atomic_thread_fence
 #undef chan__lock
 
 #include "testutil.h"
@@ -223,6 +240,128 @@ START_TEST(recv_relocked_after_poll_serves_sender)
 }
 END_TEST
 
+/*
+ * The waiter's half of the hand-shake at the top of src/chan.c: a send or
+ * receive about to sleep on a buffered channel links its entry (its side's
+ * count goes up), issues a full fence, and only then looks at the ring
+ * again; the partner publishes, fences, then reads the count.  Without
+ * the waiter's fence both reads may miss (the store-buffer pattern) and
+ * the waiter sleeps beside an element or room.  No test on x86 can show
+ * that every time by racing a partner: the reordering needs the partner's
+ * store, fence and read to fit in the nanoseconds the waiter's store of
+ * the count waits to drain (without the fence, check_stress and
+ * check_chan each timed out in 2 of 8 runs here).  What can be checked
+ * every time is the order the argument rests on.  The copy of chan.c here
+ * runs fencing() for each fence; once armed, at the fence of a waiter
+ * whose entry is linked (its count reads 1), it holds the waiter there
+ * while the test thread publishes an element (takes one) the way a
+ * partner that read the count too early does: under its own side's lock,
+ * without serving.  The waiter's look after the fence must find it and
+ * complete; a waiter that looks before its fence, or issues none, sleeps
+ * instead.  (A different but sound hand-shake, a sequentially consistent
+ * update of the count instead of the fence, would fail this test too.)
+ */
+struct fence_window {
+	chan_t		*ch;
+	_Atomic size_t	*count;		/* the waiter's side's */
+	atomic_int	 at_fence;	/* the waiter is held in fencing() */
+	atomic_int	 go;		/* the test published: let it go */
+};
+
+static _Atomic(struct fence_window *) fence_armed;
+
+static void
+fencing(memory_order order)
+{
+	struct fence_window *fw = atomic_load(&fence_armed);
+
+	(void)order;
+	if (fw != NULL && atomic_load(fw->count) == 1 &&
+	    atomic_compare_exchange_strong(&fence_armed, &fw, NULL)) {
+		atomic_store(&fw->at_fence, 1);
+		while (!atomic_load(&fw->go))
+			sched_yield();
+	}
+	real_fence();
+}
+
+static void
+fence_then_look(size_t cap, bool send)
+{
+	struct fence_window fw = { .ch = new_chan(sizeof(int), cap,
+	    CHAN_BLOCK) };
+	struct partner p;
+	struct chan__waiter *w;
+	size_t i;
+	/*
+	 * The element, in room for the widest copy in copy_elem: inlined
+	 * here, gcc cannot tell which one runs, and warns of the others.
+	 */
+	int v[CHAN__INLINE / sizeof(int)] = { PARTNER_VAL }, state = -1;
+
+	fw.count = send ? &fw.ch->nsendw : &fw.ch->nrecvw;
+	atomic_init(&fw.at_fence, 0);
+	atomic_init(&fw.go, 0);
+	if (send) {
+		for (i = 0; i < cap; i++)
+			put(fw.ch, OLD + (int)i);	/* full */
+	}
+	atomic_store(&fence_armed, &fw);
+	partner_start(&p, send ? OP_SEND : OP_RECV, fw.ch, CALL_VAL);
+	/* At its fence, or asleep or back without one. */
+	while ((w = atomic_load(&p.w)) == NULL)
+		sched_yield();
+	while (!atomic_load(&fw.at_fence) && !atomic_load(&p.op.returned) &&
+	    (state = atomic_load(&w->state)) != CHAN__SLEEPING)
+		sched_yield();
+	atomic_store(&fence_armed, NULL);
+	ck_assert_msg(atomic_load(&fw.at_fence), "capacity %zu: a %s with its "
+	    "entry linked issued no fence before it %s", cap,
+	    send ? "sender" : "receiver",
+	    state == CHAN__SLEEPING ? "slept" : "returned");
+
+	/* The partner that missed the count: its own side's lock, no serve. */
+	if (send) {
+		chan__lock(&fw.ch->recv_mu);
+		ring_take(fw.ch, v, 1);
+		chan__unlock(&fw.ch->recv_mu);
+		ck_assert_int_eq(v[0], OLD);
+	} else {
+		chan__lock(&fw.ch->send_mu);
+		ring_put(fw.ch, v, 1);
+		chan__unlock(&fw.ch->send_mu);
+	}
+	atomic_store(&fw.go, 1);
+	while (!atomic_load(&p.op.returned) &&
+	    (state = atomic_load(&w->state)) != CHAN__SLEEPING)
+		sched_yield();
+	ck_assert_msg(atomic_load(&p.op.returned), "capacity %zu: the %s "
+	    "slept with %s there since its fence: it looked before", cap,
+	    send ? "sender" : "receiver", send ? "room" : "an element");
+
+	partner_join(&p);
+	ck_assert_int_eq(p.op.err, 0);
+	ck_assert_uint_eq(atomic_load(fw.count), 0);
+	if (send) {
+		for (i = 1; i < cap; i++)
+			ck_assert_int_eq(take(fw.ch), OLD + (int)i);
+		ck_assert_int_eq(take(fw.ch), CALL_VAL);
+	} else {
+		ck_assert_int_eq(p.op.val, PARTNER_VAL);
+	}
+	ck_assert_uint_eq(chan_len(fw.ch), 0);
+	chan_destroy(fw.ch);
+}
+
+START_TEST(waiter_fences_between_link_and_second_look)
+{
+	fence_then_look(1, false);
+	fence_then_look(3, false);
+	fence_then_look(1, true);
+	fence_then_look(3, true);
+}
+END_TEST
+
 /* Each test in a case of its own, so each has its own timeout. */
 static void
 add(Suite *s, const char *name, const TTest *test)
@@ -247,6 +386,7 @@ main(void)
 	ADD(s, send_relocked_for_policy_serves_receiver);
 	ADD(s, send_relocked_after_poll_serves_receiver);
 	ADD(s, recv_relocked_after_poll_serves_sender);
+	ADD(s, waiter_fences_between_link_and_second_look);
 
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
