@@ -55,6 +55,14 @@ msg_valid(const struct msg *m)
 	return m->check == msg_check(m->sender, m->seq);
 }
 
+/*
+ * What the driver is doing (set_phase, below): its seed and configuration,
+ * printed by the watchdog and before the first violation in each phase.
+ */
+static char stress_phase[256];
+static unsigned long stress_phase_gen, stress_phase_told = ~0UL;
+static pthread_mutex_t stress_phase_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /* Violations are counted, printed (the first few hundred) and fail the run. */
 static atomic_ulong stress_violations;
 
@@ -65,13 +73,19 @@ violation(const char *fmt, ...)
 
 	if (atomic_fetch_add(&stress_violations, 1) >= 200)
 		return;
+	pthread_mutex_lock(&stress_phase_mu);
 	flockfile(stderr);
+	if (stress_phase_told != stress_phase_gen && stress_phase[0] != '\0') {
+		fprintf(stderr, "VIOLATION in %s:\n", stress_phase);
+		stress_phase_told = stress_phase_gen;
+	}
 	fputs("VIOLATION: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	funlockfile(stderr);
+	pthread_mutex_unlock(&stress_phase_mu);
 }
 
 static int
@@ -208,8 +222,6 @@ bitmap_get(struct bitmap *b, size_t i)
  * wake-up shows up as a stall, not as a CI job killed at its time limit.
  */
 static atomic_ulong stress_progress;
-static char stress_phase[256];
-static pthread_mutex_t stress_phase_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 set_phase(const char *fmt, ...)
@@ -220,6 +232,7 @@ set_phase(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(stress_phase, sizeof(stress_phase), fmt, ap);
 	va_end(ap);
+	stress_phase_gen++;
 	pthread_mutex_unlock(&stress_phase_mu);
 	atomic_fetch_add(&stress_progress, 1);
 }
