@@ -21,7 +21,10 @@
  * Environment: STRESS_FULL, STRESS_SEED, STRESS_MESSAGES, STRESS_SECONDS,
  * STRESS_STALL (watchdog seconds), STRESS_VERBOSE (a line per
  * configuration), STRESS_ONLY (run just the configuration printed so, as in
- * "P=4 C=4 cap=1 DROP mix=all").
+ * "P=4 C=4 cap=1 DROP mix=all", or "close storm"; with the same STRESS_SEED,
+ * STRESS_FULL and STRESS_MESSAGES it gets the seed and the message count it
+ * had in the whole run, and a failing configuration prints the line that
+ * repeats it).
  */
 #include "stress.h"
 
@@ -73,7 +76,20 @@ struct worker {
 #define TRY_MAX		16
 
 static unsigned long total_messages, total_sent, total_configs;
-static int verbose;
+static int verbose, full;
+/* What a failing configuration's repeat line names. */
+static uint64_t base_seed;
+static unsigned long messages;
+
+/* After a failure: the command line that runs that configuration again. */
+static void
+repeat_line(const char *cfg)
+{
+	fprintf(stderr, "stress: to repeat: STRESS_SEED=%llu "
+	    "STRESS_MESSAGES=%lu STRESS_ONLY='%s'%s\n",
+	    (unsigned long long)base_seed, messages, cfg,
+	    full ? " STRESS_FULL=1" : "");
+}
 
 static const char *
 cfg_str(const struct config *c)
@@ -523,6 +539,7 @@ run_config(const struct config *cfg, uint64_t seed)
 	unsigned i, nt = cfg->np + cfg->nc;
 	unsigned long close_at = 0;
 	double end, start = now_sec(), t_loop, t_prod, t_cons;
+	unsigned long violations = atomic_load(&stress_violations);
 	struct rng g;
 	int err;
 
@@ -610,6 +627,8 @@ run_config(const struct config *cfg, uint64_t seed)
 		    strerror(err));
 	verify(&r);
 	total_configs++;
+	if (atomic_load(&stress_violations) != violations)
+		repeat_line(cfg_str(cfg));
 	if (verbose)
 		printf("  %-48s %9lu msgs %7.3f s (budget %.3f; run %.3f, "
 		    "producers %.3f, consumers %.3f)\n", cfg_str(cfg),
@@ -672,7 +691,7 @@ close_storm(unsigned long rounds, uint64_t seed)
 	pthread_t t[NT];
 	pthread_barrier_t go;
 	struct msg m = msg_make(0, 0);
-	unsigned long r, wins;
+	unsigned long r, wins, violations = atomic_load(&stress_violations);
 	size_t cap;
 	int i, err;
 
@@ -712,6 +731,8 @@ close_storm(unsigned long rounds, uint64_t seed)
 		chan_destroy(st[0].ch);
 		progress();
 	}
+	if (atomic_load(&stress_violations) != violations)
+		repeat_line("close storm");
 }
 
 static const unsigned counts[] = { 1, 2, 4, 16, 64 };
@@ -739,15 +760,14 @@ int
 main(void)
 {
 	struct config *cfgs, c;
-	size_t ncfg = 0, i, pi, ci, ki, mi;
+	size_t ncfg = 0, nrun = 0, i, pi, ci, ki, mi;
 	unsigned pol;
 	uint64_t seed;
 	double total_w = 0, seconds, start, left;
-	unsigned long messages;
-	int full = stress_full();
 	const char *only = getenv("STRESS_ONLY");
 
-	seed = env_ulong("STRESS_SEED", (unsigned long)time(NULL));
+	full = stress_full();
+	seed = base_seed = env_ulong("STRESS_SEED", (unsigned long)time(NULL));
 	messages = env_ulong("STRESS_MESSAGES", full ? 150000000UL : 300000UL);
 	seconds = (double)env_ulong("STRESS_SECONDS", full ? 480 : 3);
 	printf("stress: seed %llu (STRESS_SEED=%llu to repeat), %s\n",
@@ -786,26 +806,35 @@ main(void)
 		if (!full && (pi == 4 || ci == 4) &&
 		    (pi + ci + ki + pol) % 3 != 0)
 			continue;
-		if (only == NULL || strcmp(cfg_str(&c), only) == 0)
-			cfgs[ncfg++] = c;
+		cfgs[ncfg++] = c;
 		if (full || (pi + ci + ki) % 2 == 0) {
 			c.close_race = 1;
-			if (only == NULL || strcmp(cfg_str(&c), only) == 0)
-				cfgs[ncfg++] = c;
+			cfgs[ncfg++] = c;
 		}
 	}
-	for (i = 0; i < ncfg; i++)
+	/*
+	 * STRESS_ONLY picks from the whole list, so that a configuration
+	 * keeps its seed (seed + its place) and its share of the messages.
+	 */
+	for (i = 0; i < ncfg; i++) {
 		total_w += weight(&cfgs[i]);
+		if (only == NULL || strcmp(cfg_str(&cfgs[i]), only) == 0)
+			nrun++;
+	}
 	start = now_sec();
 	for (i = 0; i < ncfg; i++) {
+		if (only != NULL && strcmp(cfg_str(&cfgs[i]), only) != 0)
+			continue;
 		cfgs[i].quota = (unsigned long)(messages * weight(&cfgs[i]) /
 		    total_w / cfgs[i].np) + 1;
 		/* Time saved by fast configurations goes to later ones. */
 		left = seconds - (now_sec() - start);
-		cfgs[i].seconds = left > 0 ? left / (double)(ncfg - i) : 0;
+		cfgs[i].seconds = left > 0 ? left / (double)nrun : 0;
+		nrun--;
 		run_config(&cfgs[i], seed + i);
 	}
-	close_storm(full ? 20000 : 300, seed);
+	if (only == NULL || strcmp(only, "close storm") == 0)
+		close_storm(full ? 20000 : 300, seed);
 	printf("stress: %lu configurations, %lu messages sent, %lu received "
 	    "(DROP/SLIDE discard some) in %.1f s\n", total_configs, total_sent,
 	    total_messages, now_sec() - start);
