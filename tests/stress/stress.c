@@ -8,6 +8,8 @@
  * been received exactly once (CHAN_BLOCK) or at most once (CHAN_DROP,
  * CHAN_SLIDE), no message whose send failed may have been received, and
  * each consumer must have seen each sender's messages in increasing order.
+ * With one producer, a DROP or SLIDE channel must also have lost only what
+ * its policy discards from a full ring (verify_lossy).
  *
  * The matrix: 1/2/4/16/64 producers x 1/2/4/16/64 consumers, capacity 0
  * (BLOCK only), 1, 64 and 4096 with BLOCK, DROP and SLIDE, three call
@@ -62,7 +64,19 @@ struct run {
 	atomic_ulong	 received;
 	unsigned long	*accepted;	/* per producer, read after join */
 	uint64_t	 seed;
+	/*
+	 * One producer on a DROP or SLIDE channel (see verify_lossy): how
+	 * many messages the consumers have taken so far, counted after each
+	 * receive returns, so never ahead; and per message, that count as
+	 * the producer read it before the call that sent the message, or
+	 * NOT_PUT for one a SLIDE batch left out (a later one of the same
+	 * batch would have slid it out).
+	 */
+	atomic_ulong	 taken;
+	unsigned long	*before;
 };
+
+#define NOT_PUT	(~0UL)
 
 struct worker {
 	struct run	*run;
@@ -266,10 +280,12 @@ producer(void *arg)
 {
 	struct worker *w = arg;
 	struct run *r = w->run;
-	unsigned long seq = 0, n, quota = r->cfg.quota;
+	unsigned long seq = 0, n, quota = r->cfg.quota, taken = 0, i;
 
 	while (seq < quota && !atomic_load_explicit(&r->stop,
 	    memory_order_relaxed)) {
+		if (r->before != NULL)
+			taken = atomic_load(&r->taken);
 		if (r->cfg.mix != MIX_PLAIN && rng_below(&w->rng, 2) == 0) {
 			n = 1 + rng_below(&w->rng, BATCH_MAX);
 			if (n > quota - seq)
@@ -282,6 +298,11 @@ producer(void *arg)
 				break;
 			n = 1;
 		}
+		if (r->before != NULL)
+			for (i = 0; i < n; i++)
+				r->before[seq + i] = r->cfg.policy ==
+				    CHAN_SLIDE && i + r->cfg.cap < n ? NOT_PUT :
+				    taken;
 		seq += n;
 		atomic_fetch_add_explicit(&r->sent, n, memory_order_relaxed);
 		progress();
@@ -319,6 +340,8 @@ got(struct worker *w, const struct msg *m)
 	else
 		w->last[m->sender] = m->seq;
 	w->count++;
+	if (r->before != NULL)
+		atomic_fetch_add(&r->taken, 1);
 }
 
 static const struct msg sentinel = { 0xdeadbeef, 0xdeadbeef, 0 };
@@ -474,6 +497,75 @@ consumer(void *arg)
 	return NULL;
 }
 
+/*
+ * One producer on a DROP or SLIDE channel, a messages accepted: was each
+ * message lost to a full ring?  The ring holds the messages stored (put in
+ * the ring) and not yet taken, and whatever is stored is taken in the end
+ * (DROP) or taken unless a later one slides it out (SLIDE); taken, read
+ * before a call, is at most what had left the ring when the call ran.
+ *
+ * DROP discards a message only while the ring is full: the messages
+ * stored before it, less those taken, are cap.  So the number stored
+ * before it (all received) less before[] must be at least cap.
+ *
+ * SLIDE discards the oldest only while the ring is full: with one
+ * producer the ring then holds the cap messages stored last, so the
+ * message slid out is the one stored cap places before the one going in,
+ * and everything stored before it has left the ring.  So a message lost
+ * has cap messages stored after it (the last cap stored always arrive),
+ * and the call that stored the cap-th of them read a count no higher than
+ * the number received of those stored before the lost one.
+ */
+static void
+verify_lossy(struct run *r, unsigned long a)
+{
+	const struct config *c = &r->cfg;
+	unsigned long seq, stored = 0, *put, *rb, nput = 0, i, j;
+
+	if (c->policy == CHAN_DROP) {
+		for (seq = 0; seq < a; seq++) {
+			if (bitmap_get(&r->seen, seq)) {
+				stored++;
+				continue;
+			}
+			if (stored - r->before[seq] < c->cap)
+				violation("%s: DROP discarded seq %lu with room: "
+				    "%lu stored before it, %lu taken before its "
+				    "send", cfg_str(c), seq, stored,
+				    r->before[seq]);
+		}
+		return;
+	}
+	/* put[i]: the i-th message stored; rb[i]: how many before it arrived. */
+	put = malloc((a + 1) * sizeof(*put));
+	rb = malloc((a + 1) * sizeof(*rb));
+	if (put == NULL || rb == NULL) {
+		perror("malloc");
+		exit(2);
+	}
+	for (seq = 0; seq < a; seq++)
+		if (r->before[seq] != NOT_PUT) {
+			put[nput] = seq;
+			rb[nput++] = stored;
+			stored += bitmap_get(&r->seen, seq);
+		}
+	for (i = 0; i < nput; i++) {
+		if (bitmap_get(&r->seen, put[i]))
+			continue;
+		j = i + c->cap;
+		if (j >= nput)
+			violation("%s: SLIDE lost seq %lu, one of the last %zu "
+			    "it stored", cfg_str(c), put[i], c->cap);
+		else if (r->before[put[j]] > rb[i])
+			violation("%s: SLIDE lost seq %lu before the ring was "
+			    "full: %lu taken before seq %lu was sent, but only "
+			    "%lu stored before seq %lu arrived", cfg_str(c),
+			    put[i], r->before[put[j]], put[j], rb[i], put[i]);
+	}
+	free(put);
+	free(rb);
+}
+
 /* After every thread has finished: compare what was sent with what came. */
 static void
 verify(struct run *r)
@@ -520,6 +612,8 @@ verify(struct run *r)
 		violation("%s: no sender's last message arrived", cfg_str(c));
 	if (accepted > 0 && c->policy == CHAN_DROP && !found_start)
 		violation("%s: no sender's first message arrived", cfg_str(c));
+	if (r->before != NULL)
+		verify_lossy(r, accepted);
 	if (chan_len(r->ch) != 0)
 		violation("%s: chan_len %zu after draining", cfg_str(c),
 		    chan_len(r->ch));
@@ -559,6 +653,11 @@ run_config(const struct config *cfg, uint64_t seed)
 		violation("filling a channel: %s", strerror(err));
 	bitmap_init(&r.seen, (size_t)cfg->np * cfg->quota);
 	r.accepted = calloc(cfg->np, sizeof(*r.accepted));
+	if (cfg->np == 1 && cfg->policy != CHAN_BLOCK &&
+	    (r.before = calloc(cfg->quota, sizeof(*r.before))) == NULL) {
+		perror("calloc");
+		exit(2);
+	}
 	w = calloc(nt, sizeof(*w));
 	t = calloc(nt, sizeof(*t));
 	if (r.accepted == NULL || w == NULL || t == NULL) {
@@ -641,6 +740,7 @@ run_config(const struct config *cfg, uint64_t seed)
 	free(w);
 	free(t);
 	free(r.accepted);
+	free(r.before);
 	bitmap_free(&r.seen);
 	chan_destroy(r.ch);
 	chan_destroy(r.never);
