@@ -12,7 +12,10 @@
  * message whose chan_bcast_send returned 0, exactly once; every subscriber
  * received only messages that were sent (or were being sent when the close
  * came), never one twice, and each publisher's messages in increasing
- * order.
+ * order.  Senders take turns, so the subscribers of the whole run saw one
+ * order: the two CHAN_BLOCK ones the same messages in the same order (one
+ * of them perhaps one more, from the send a close cut short), the DROP and
+ * SLIDE ones a subsequence of it.
  *
  * Quick by default; STRESS_FULL=1 sends many more.  Environment:
  * STRESS_FULL, STRESS_SEED, STRESS_MESSAGES (per configuration).
@@ -41,13 +44,19 @@ struct brun {
 	uint64_t	 seed;
 };
 
-/* What one subscriber saw: per publisher, the last seq, and a bitmap. */
+/*
+ * What one subscriber saw: per publisher, the last seq, and a bitmap; a
+ * subscriber of the whole run also logs every message (publisher << 32 |
+ * seq) in the order it came.
+ */
 struct seen {
 	struct brun	*run;
 	const char	*who;
 	int64_t		 last[MAXPUB];
 	struct bitmap	 bits;
 	unsigned long	 count;
+	uint64_t	*log;
+	size_t		 nlog, maxlog;
 };
 
 static unsigned long total_sent, total_recv, total_subs;
@@ -86,6 +95,8 @@ seen_got(struct seen *s, const struct msg *m)
 		    m->sender, m->seq, (long long)s->last[m->sender]);
 	else
 		s->last[m->sender] = m->seq;
+	if (s->log != NULL && s->nlog < s->maxlog)
+		s->log[s->nlog++] = (uint64_t)m->sender << 32 | m->seq;
 	s->count++;
 	progress();
 }
@@ -208,6 +219,53 @@ churn_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The subscribers of the whole run saw the one order the turns made: the
+ * two CHAN_BLOCK logs agree, the longer having at most one more message
+ * at its end (the send a close cut short between them), and each DROP or
+ * SLIDE log is a subsequence of the longer, but for perhaps its last
+ * message (a close cut that send short before its CHAN_BLOCK pass).
+ */
+static void
+verify_order(struct brun *r, struct fixed *f)
+{
+	struct seen *ref = &f[0].seen, *s = &f[1].seen;
+	size_t i, j;
+	unsigned k;
+
+	if (s->nlog > ref->nlog) {
+		ref = &f[1].seen;
+		s = &f[0].seen;
+	}
+	if (ref->nlog - s->nlog > (r->cfg.close_race ? 1 : 0))
+		violation("bcast: %s got %zu messages, %s %zu", ref->who,
+		    ref->nlog, s->who, s->nlog);
+	for (i = 0; i < s->nlog; i++)
+		if (s->log[i] != ref->log[i]) {
+			violation("bcast: message %zu: %s got publisher %u seq "
+			    "%u, %s publisher %u seq %u", i, ref->who,
+			    (unsigned)(ref->log[i] >> 32), (uint32_t)ref->log[i],
+			    s->who, (unsigned)(s->log[i] >> 32),
+			    (uint32_t)s->log[i]);
+			break;
+		}
+	for (k = 2; k < NFIXED; k++) {
+		s = &f[k].seen;
+		for (i = 0, j = 0; i < s->nlog; i++, j++) {
+			while (j < ref->nlog && ref->log[j] != s->log[i])
+				j++;
+			if (j < ref->nlog ||
+			    (r->cfg.close_race && i + 1 == s->nlog))
+				continue;
+			violation("bcast: %s got publisher %u seq %u (its "
+			    "message %zu) out of the order %s saw", s->who,
+			    (unsigned)(s->log[i] >> 32), (uint32_t)s->log[i],
+			    i, ref->who);
+			break;
+		}
+	}
+}
+
 static void
 verify(struct brun *r, struct fixed *f)
 {
@@ -233,6 +291,7 @@ verify(struct brun *r, struct fixed *f)
 			}
 		total_recv += s->count;
 	}
+	verify_order(r, f);
 }
 
 static void
@@ -265,6 +324,12 @@ run_bconf(const struct bconf *cfg, uint64_t seed)
 	}
 	for (i = 0; i < NFIXED; i++) {
 		seen_init(&f[i].seen, &r, kind_name[i]);
+		f[i].seen.maxlog = (size_t)MAXPUB * cfg->quota;
+		if ((f[i].seen.log = calloc(f[i].seen.maxlog,
+		    sizeof(*f[i].seen.log))) == NULL) {
+			perror("calloc");
+			exit(2);
+		}
 		f[i].ch = chan_bcast_subscribe(r.b, fcap[i], fpol[i]);
 		if (f[i].ch == NULL) {
 			perror("chan_bcast_subscribe");
@@ -310,6 +375,7 @@ run_bconf(const struct bconf *cfg, uint64_t seed)
 		/* Closed by chan_bcast_close, so no longer subscribed. */
 		chan_destroy(f[i].ch);
 		bitmap_free(&f[i].seen.bits);
+		free(f[i].seen.log);
 	}
 	chan_bcast_destroy(r.b);
 }
