@@ -7,7 +7,10 @@
  * Sends include chan_bcast_send, to a broadcast whose one subscriber is the
  * channel under test.  The main thread cancels the victim at a random moment (at once, after a
  * random pause, or after the partner has moved a random number of
- * messages), joins it, and then checks:
+ * messages), joins it, starts a successor, a new thread which most likely
+ * gets the victim's stack and thread-local storage (glibc reuses a joined
+ * thread's stack), where a stale entry of the victim's would point, and
+ * which makes one plain call on the victim's side, and then checks:
  *
  *  - no stale waiter: on an unbuffered channel, with only the partner left
  *    (who waits on the other side), a try call from the main thread on the
@@ -17,7 +20,10 @@
  *    sequence, with X between what it saw sent and what it had in flight;
  *  - a cancelled receiver lost at most one element, and if so, the one
  *    right after the last it returned;
- *  - nothing is duplicated or reordered, and every element is intact.
+ *  - nothing is duplicated or reordered, and every element is intact;
+ *  - the successor's element, sent or received, took its place in the
+ *    sequence: a successor sender's arrived once, after every element of
+ *    the victim's, and a successor receiver's is the next in line.
  *
  * Quick by default; STRESS_FULL=1 runs many more trials.  Environment:
  * STRESS_FULL, STRESS_SEED, STRESS_TRIALS (per kind of call and capacity).
@@ -64,7 +70,16 @@ struct trial {
 	unsigned long	 p_count;		/* sent (receiver victims) */
 	unsigned long	 p_nrecv;		/* received (sender victims) */
 	uint32_t	 p_recv[MAXSEQ + 1];
+	unsigned long	 p_succ;		/* the successor's elements */
+	unsigned long	 p_succ_at;		/* p_nrecv when the last came */
+
+	/* The successor's call. */
+	int		 s_err;
+	struct msg	 s_msg;
 };
+
+/* A successor sender's element: from sender 1, unlike the victim's. */
+#define SUCCESSOR	1
 
 static unsigned long trials, cancellations, lost_total, delivered_inflight;
 
@@ -167,6 +182,9 @@ victim_recv(void *arg)
 
 	rng_seed(&g, tr->seed ^ 0xbeef);
 	for (;;) {
+		/* Leave the partner's last element for the successor. */
+		if (tr->v_nrecv + BATCH >= MAXSEQ)
+			pause_us(1000000000);
 		n = 1;
 		done = 0;
 		if (tr->op == OP_RECVN || tr->op == OP_TIMEDRECVN)
@@ -237,7 +255,10 @@ partner_recv(void *arg)
 
 	rng_seed(&g, tr->seed ^ 0xfeed);
 	while ((err = chan_recv(tr->ch, &m)) == 0) {
-		if (!msg_valid(&m) || m.sender != 0)
+		if (msg_valid(&m) && m.sender == SUCCESSOR && m.seq == 0) {
+			tr->p_succ++;
+			tr->p_succ_at = tr->p_nrecv;
+		} else if (!msg_valid(&m) || m.sender != 0)
 			violation("cancel: %s cap %zu: partner got garbage",
 			    op_name[tr->op], tr->cap);
 		else if (tr->p_nrecv < MAXSEQ + 1)
@@ -270,6 +291,27 @@ partner_send(void *arg)
 	}
 	if (err != 0 && err != EPIPE)
 		violation("cancel: partner send: %s", strerror(err));
+	return NULL;
+}
+
+/* The successor: one plain call on the victim's side of the channel. */
+static void *
+successor(void *arg)
+{
+	struct trial *tr = arg;
+
+	if (!is_send(tr->op))
+		tr->s_err = chan_recv(tr->ch, &tr->s_msg);
+	else {
+		tr->s_msg = msg_make(SUCCESSOR, 0);
+		tr->s_err = tr->op == OP_BCAST_SEND ?
+		    chan_bcast_send(tr->b, &tr->s_msg) :
+		    chan_send(tr->ch, &tr->s_msg);
+	}
+	if (tr->s_err != 0)
+		violation("cancel: %s cap %zu: the successor's %s: %s",
+		    op_name[tr->op], tr->cap, is_send(tr->op) ? "send" :
+		    "recv", strerror(tr->s_err));
 	return NULL;
 }
 
@@ -332,6 +374,11 @@ verify_sender(struct trial *tr, unsigned long nextra, uint32_t *extra)
 		    tr->v_inflight);
 	if (x > tr->v_sent)
 		delivered_inflight += x - tr->v_sent;
+	if (tr->p_succ != 1 || tr->p_succ_at != tr->p_nrecv)
+		violation("cancel: %s cap %zu: the successor's element arrived "
+		    "%lu times, the last after %lu of %lu of the victim's",
+		    op_name[tr->op], tr->cap, tr->p_succ, tr->p_succ_at,
+		    tr->p_nrecv);
 }
 
 static void
@@ -375,7 +422,7 @@ run_trial(enum op op, size_t cap, uint64_t seed)
 {
 	static struct trial tr;
 	static uint32_t extra[MAXSEQ + 2];
-	pthread_t victim, partner;
+	pthread_t victim, partner, succ;
 	struct rng g;
 	unsigned long nextra = 0, want;
 	struct msg m;
@@ -427,6 +474,19 @@ run_trial(enum op op, size_t cap, uint64_t seed)
 		violation("cancel: %s: victim not cancelled", op_name[op]);
 	cancellations++;
 
+	/*
+	 * The successor's call completes with the partner's help (a sender's
+	 * reaches the receiving partner; a receiver takes the element the
+	 * victim left the partner to send), before the main thread looks for
+	 * stale waiters: it may be one, at the victim's address.
+	 */
+	spawn(&succ, successor, &tr);
+	join(succ);
+	if (!is_send(op) && tr.s_err == 0) {
+		if (!msg_valid(&tr.s_msg))
+			violation("cancel: the successor got garbage");
+		extra[nextra++] = tr.s_msg.seq;
+	}
 	check_stale(&tr, &nextra, extra);
 	if (op == OP_BCAST_SEND) {
 		/*
