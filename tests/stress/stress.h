@@ -6,13 +6,15 @@
  * under ThreadSanitizer) and a long one when STRESS_FULL=1 is set.  Every
  * violation is printed with enough context to reproduce it, and the driver
  * exits non-zero at the end; a watchdog aborts a run that stops making
- * progress (a lost wake-up or a deadlock) instead of letting CI hang.
+ * progress (a lost wake-up or a deadlock) instead of letting CI hang, and
+ * a crash prints the phase (seed and configuration) it happened in.
  */
 #ifndef STRESS_H
 #define STRESS_H
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chan.h"
 
@@ -269,12 +272,45 @@ watchdog_main(void *arg)
 	return NULL;
 }
 
+/*
+ * A crash (a stale waiter's entry, memory handed out twice) says where it
+ * happened: the phase, written with write(2), since nothing else is safe in
+ * a signal handler, and read without its lock, since the process is dying
+ * anyway.  Then the handler that was there before (the default, or a
+ * sanitizer's) takes the signal when the faulting instruction runs again.
+ */
+static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE };
+static struct sigaction fatal_old[sizeof(fatal_signals) /
+    sizeof(fatal_signals[0])];
+
+static void
+fatal_handler(int sig)
+{
+	static const char head[] = "VIOLATION: fatal signal in: ";
+	size_t i;
+
+	(void)!write(2, head, sizeof(head) - 1);
+	(void)!write(2, stress_phase, strnlen(stress_phase,
+	    sizeof(stress_phase)));
+	(void)!write(2, "\n", 1);
+	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &fatal_old[i], NULL);
+}
+
 static void
 watchdog_start(void)
 {
 	static unsigned long stall;
+	struct sigaction sa;
 	pthread_t t;
+	size_t i;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fatal_handler;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		sigaction(fatal_signals[i], &sa, &fatal_old[i]);
 	stall = env_ulong("STRESS_STALL", 60);
 	if (pthread_create(&t, NULL, watchdog_main, &stall) != 0) {
 		perror("pthread_create");
