@@ -937,6 +937,7 @@ main(void)
 	SRunner *sr = srunner_create(cancel_suite());
 	int failed;
 
+	stress_announce_seed("check_cancel");
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

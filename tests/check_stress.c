@@ -12,6 +12,8 @@
  *
  * Counts are modest so that the suite runs in seconds, and scaled down under
  * a sanitizer (see stresslib.h; CHAN_STRESS_SCALE=10 for a longer soak).
+ * The suite prints its seed; CHAN_STRESS_SEED=<seed> repeats its random
+ * choices (not its threads' timing).
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -1442,6 +1444,7 @@ main(void)
 	SRunner *sr = srunner_create(stress_suite());
 	int failed;
 
+	stress_announce_seed("check_stress");
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

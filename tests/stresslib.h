@@ -1,7 +1,8 @@
 /*
  * Helpers shared by the multi-threaded Check suites (check_stress.c,
  * check_cancel.c): scaled message counts, deadlines, a small random number
- * generator, a way to know that a thread sleeps inside a blocking call, and a
+ * generator seeded from one seed a run (printed; $CHAN_STRESS_SEED repeats
+ * it), a way to know that a thread sleeps inside a blocking call, and a
  * place where worker threads leave the first failure they saw, and a
  * teardown that checks no thread is left counted among the blocked.
  *
@@ -110,15 +111,60 @@ stress_rand(uint64_t *state)
 	return x * 0x2545F4914F6CDD1DULL;
 }
 
+/*
+ * The seed of a run: $CHAN_STRESS_SEED, or else taken from the clock the
+ * first time it is asked for.  A suite's main calls stress_announce_seed()
+ * before it runs its tests (before Check forks them, so that every test
+ * sees the same one), which prints it: CHAN_STRESS_SEED=<seed> then repeats
+ * a failing run's random choices, though not its threads' timing.
+ */
+static uint64_t stress_base;
+static atomic_ulong stress_nseeds;
+
+static inline uint64_t
+stress_base_seed(void)
+{
+	const char *s = getenv("CHAN_STRESS_SEED");
+	struct timespec ts;
+
+	if (stress_base == 0) {
+		if (s != NULL && *s != '\0')
+			stress_base = strtoull(s, NULL, 0);
+		else {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			stress_base = (uint64_t)ts.tv_sec * 1000000000u +
+			    (uint64_t)ts.tv_nsec;
+		}
+		stress_base |= 1;	/* never 0: it says "not chosen yet" */
+	}
+	return stress_base;
+}
+
+static inline void
+stress_announce_seed(const char *suite)
+{
+	unsigned long long seed = stress_base_seed();
+
+	printf("%s: seed %llu (CHAN_STRESS_SEED=%llu to repeat)\n", suite,
+	    seed, seed);
+	fflush(stdout);
+}
+
+/*
+ * A generator's seed, a new one at each call: the run's seed, salt, and how
+ * many seeds this process (or this forked test) has handed out before.
+ */
 static inline uint64_t
 stress_seed(unsigned salt)
 {
-	struct timespec ts;
+	uint64_t x = stress_base_seed() + 0x9E3779B97F4A7C15ULL *
+	    ((uint64_t)salt + 1 + ((uint64_t)atomic_fetch_add(&stress_nseeds,
+	    1) << 32));
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	/* Never 0: xorshift would stay at 0 for good. */
-	return (((uint64_t)ts.tv_nsec << 16) ^ (uint64_t)ts.tv_sec ^
-	    ((uint64_t)salt * 0x9E3779B97F4A7C15ULL)) | 1;
+	/* splitmix64's finaliser; never 0: xorshift would stay at 0. */
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return (x ^ (x >> 31)) | 1;
 }
 
 /* stress_deadline returns CLOCK_MONOTONIC now + ns (ns may be negative). */
