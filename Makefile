@@ -7,7 +7,8 @@
 #   make portable        the same with pthread mutexes (-DCHAN_NO_FUTEX)
 #   make valgrind        helgrind and memcheck over the suites (as CI does)
 #   make m32 | arm64     check as a 32-bit x86 / an aarch64 program (as CI does)
-#   make bench | stress | demo
+#   make stress          the stress drivers in tests/stress/, long (about 4 min)
+#   make bench | demo
 
 CC	?= cc
 CFLAGS	?= -O2 -g
