@@ -72,10 +72,7 @@ relocking(chan__mutex *mu)
 	chan__lock(mu);
 }
 
-/* Elements the ring holds before, and what the partners move. */
-#define OLD		100
-#define PARTNER_VAL	200
-#define CALL_VAL	300
+#define CALL_VAL	300	/* what the call under test sends */
 
 enum call {
 	TRYSEND,
@@ -90,41 +87,10 @@ static const char *const call_name[] = {
 	"chan_timedrecv",
 };
 
-struct window {
-	chan_t		*ch;
-	bool		 send;		/* the call sends */
-	struct partner	 partner;
-	bool		 arranged;
-};
-
-/*
- * The arrange step, between the call's two locks: a send finds the ring
- * it saw full now empty, with a receiver queued and asleep; a receive
- * finds the ring it saw empty now full, with a sender queued for room.
- */
-static void
-change_ring(void *arg)
-{
-	struct window *win = arg;
-	size_t i, cap = win->ch->cap;
-
-	if (win->send) {
-		for (i = 0; i < cap; i++)
-			ck_assert_int_eq(take(win->ch), OLD + (int)i);
-		partner_start(&win->partner, OP_RECV, win->ch, -1);
-	} else {
-		for (i = 0; i < cap; i++)
-			put(win->ch, OLD + (int)i);
-		partner_start(&win->partner, OP_SEND, win->ch, PARTNER_VAL);
-	}
-	partner_wait_asleep(&win->partner);
-	win->arranged = true;
-}
-
 /*
  * One call on a new channel of capacity cap and the policy given, which
  * finds the ring full (a send) or empty (a receive) under its first lock
- * and, changed by change_ring, ready under its second.  By the time it
+ * and, changed by window_make_ready, ready under its second.  By the time it
  * returns, the partner must be off its queue and woken.
  */
 static void
@@ -145,7 +111,7 @@ complete_after_relock(size_t cap, enum chan_policy policy, enum call call)
 	armed_mu = win.send ? &win.ch->send_mu : &win.ch->recv_mu;
 	armed_skip = 1;
 	arrange_arg = &win;
-	arrange = change_ring;
+	arrange = window_make_ready;
 	switch (call) {
 	case TRYSEND:
 		r = chan_trysend(win.ch, &v);
@@ -174,19 +140,7 @@ complete_after_relock(size_t cap, enum chan_policy policy, enum call call)
 	    "waiting (state %d, %zu queued)", cap, (int)policy,
 	    call_name[call], state, (size_t)atomic_load(queued));
 
-	partner_join(&win.partner);
-	ck_assert_int_eq(win.partner.op.err, 0);
-	if (win.send) {
-		ck_assert_int_eq(win.partner.op.val, CALL_VAL);
-	} else {
-		/* The oldest; then the rest, then the partner's, in order. */
-		ck_assert_int_eq(v, OLD);
-		for (i = 1; i < cap; i++)
-			ck_assert_int_eq(take(win.ch), OLD + (int)i);
-		ck_assert_int_eq(take(win.ch), PARTNER_VAL);
-	}
-	ck_assert_uint_eq(chan_len(win.ch), 0);
-	chan_destroy(win.ch);
+	window_finish(&win, v, CALL_VAL);
 }
 
 /*
@@ -361,19 +315,6 @@ START_TEST(waiter_fences_between_link_and_second_look)
 	fence_then_look(3, true);
 }
 END_TEST
-
-/* Each test in a case of its own, so each has its own timeout. */
-static void
-add(Suite *s, const char *name, const TTest *test)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
-}
-
-#define ADD(s, t)	add((s), #t, t)
 
 int
 main(void)

@@ -51,56 +51,19 @@ locking(chan_t *ch)
 	chan__lock_all(ch);
 }
 
-/* Elements the select's ring holds before, and what the partners move. */
-#define OLD		100
-#define PARTNER_VAL	200
-#define SELECT_VAL	300
-
-struct window {
-	chan_t		*ch;
-	enum chan_op	 op;		/* the select's case */
-	struct partner	 partner;
-	bool		 arranged;
-};
-
-/*
- * The arrange step, on the selecting thread after its first pass (and
- * poll) found the case not ready, before the locked pass: the case
- * becomes ready, with a partner asleep on the other side.  A receive case
- * finds the ring full and a sender queued for room; a send case finds it
- * empty and a receiver queued for an element; unbuffered, either finds
- * its partner queued.
- */
-static void
-make_ready(void *arg)
-{
-	struct window *win = arg;
-	size_t i, cap = win->ch->cap;
-
-	if (win->op == CHAN_RECV) {
-		for (i = 0; i < cap; i++)
-			put(win->ch, OLD + (int)i);
-		partner_start(&win->partner, OP_SEND, win->ch, PARTNER_VAL);
-	} else {
-		for (i = 0; i < cap; i++)
-			ck_assert_int_eq(take(win->ch), OLD + (int)i);
-		partner_start(&win->partner, OP_RECV, win->ch, -1);
-	}
-	partner_wait_asleep(&win->partner);
-	win->arranged = true;
-}
+#define SELECT_VAL	300	/* what the select sends */
 
 /*
  * One select of a single case (op on a new channel of capacity cap; try:
  * chan_tryselect, else chan_select) that finds it not ready until its
- * locked pass, where make_ready has made it ready.  By the time the
+ * locked pass, where window_make_ready has made it ready.  By the time the
  * select returns, the partner must be off its queue and woken.
  */
 static void
 complete_in_locked_pass(size_t cap, enum chan_op op, bool try)
 {
 	struct window win = { .ch = new_chan(sizeof(int), cap, CHAN_BLOCK),
-	    .op = op };
+	    .send = op == CHAN_SEND };
 	int v = op == CHAN_SEND ? SELECT_VAL : -1;
 	struct chan_case cases[] = { CASE(win.ch, op, &v) };
 	_Atomic size_t *queued = op == CHAN_SEND ? &win.ch->nrecvw :
@@ -113,7 +76,7 @@ complete_in_locked_pass(size_t cap, enum chan_op op, bool try)
 		for (i = 0; i < cap; i++)
 			put(win.ch, OLD + (int)i);	/* full: not ready */
 	}
-	arrange = make_ready;
+	arrange = window_make_ready;
 	arrange_arg = &win;
 	r = try ? chan_tryselect(cases, 1) : chan_select(cases, 1);
 	arrange = NULL;
@@ -130,21 +93,7 @@ complete_in_locked_pass(size_t cap, enum chan_op op, bool try)
 	    try ? "tryselect" : "select", op == CHAN_SEND ? "send" : "receive",
 	    state, (size_t)atomic_load(queued));
 
-	partner_join(&win.partner);
-	ck_assert_int_eq(win.partner.op.err, 0);
-	if (op == CHAN_SEND) {
-		ck_assert_int_eq(win.partner.op.val, SELECT_VAL);
-	} else if (cap == 0) {
-		ck_assert_int_eq(v, PARTNER_VAL);
-	} else {
-		/* The oldest; then the rest, then the partner's, in order. */
-		ck_assert_int_eq(v, OLD);
-		for (i = 1; i < cap; i++)
-			ck_assert_int_eq(take(win.ch), OLD + (int)i);
-		ck_assert_int_eq(take(win.ch), PARTNER_VAL);
-	}
-	ck_assert_uint_eq(chan_len(win.ch), 0);
-	chan_destroy(win.ch);
+	window_finish(&win, v, SELECT_VAL);
 }
 
 /*
@@ -188,19 +137,6 @@ START_TEST(locked_unbuffered_send_wakes_sleeping_receiver)
 	complete_in_locked_pass(0, CHAN_SEND, false);
 }
 END_TEST
-
-/* Each test in a case of its own, so each has its own timeout. */
-static void
-add(Suite *s, const char *name, const TTest *test)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
-}
-
-#define ADD(s, t)	add((s), #t, t)
 
 int
 main(void)

@@ -1,7 +1,9 @@
 /*
  * For the window tests (check_*_window.c), which include internal.h and
  * testutil.h first: a partner thread that waits in one plain send or
- * receive, and a way to know that it sleeps queued on its channel.
+ * receive, a way to know that it sleeps queued on its channel, the step
+ * that makes a call's channel ready inside its window, and the checks
+ * after the call.
  */
 #ifndef WINDOW_H
 #define WINDOW_H
@@ -73,5 +75,89 @@ partner_join(struct partner *p)
 	atomic_store(&p->release, 1);
 	ck_assert_int_eq(pthread_join(p->thr, NULL), 0);
 }
+
+/*
+ * What the rings hold before a window test's call, and what its partner
+ * sends (a receiving partner's val is overwritten).
+ */
+#define OLD		100
+#define PARTNER_VAL	200
+
+/*
+ * A window: a channel, whether the call under test sends, and the partner
+ * the arrange step starts.
+ */
+struct window {
+	chan_t		*ch;
+	bool		 send;		/* the call under test sends */
+	struct partner	 partner;
+	bool		 arranged;
+};
+
+/*
+ * The arrange step, run on the calling thread inside the window: a send
+ * finds the ring it saw full now empty (unbuffered: a receiver queued), a
+ * receive finds the ring it saw empty now full (unbuffered: a sender
+ * queued); either way the partner is queued and asleep on the other side.
+ */
+static inline void
+window_make_ready(void *arg)
+{
+	struct window *win = arg;
+	size_t i, cap = win->ch->cap;
+
+	if (win->send) {
+		for (i = 0; i < cap; i++)
+			ck_assert_int_eq(take(win->ch), OLD + (int)i);
+		partner_start(&win->partner, OP_RECV, win->ch, -1);
+	} else {
+		for (i = 0; i < cap; i++)
+			put(win->ch, OLD + (int)i);
+		partner_start(&win->partner, OP_SEND, win->ch, PARTNER_VAL);
+	}
+	partner_wait_asleep(&win->partner);
+	win->arranged = true;
+}
+
+/*
+ * After the call under test returned and the partner was found done: lets
+ * the partner go and checks what moved.  A send's element (sent) reached
+ * the receiving partner; a receive got v, the oldest (unbuffered: the
+ * partner's), and the ring then holds the rest in order with the
+ * partner's element last.  Destroys the channel.
+ */
+static inline void
+window_finish(struct window *win, int v, int sent)
+{
+	size_t i, cap = win->ch->cap;
+
+	partner_join(&win->partner);
+	ck_assert_int_eq(win->partner.op.err, 0);
+	if (win->send) {
+		ck_assert_int_eq(win->partner.op.val, sent);
+	} else if (cap == 0) {
+		ck_assert_int_eq(v, PARTNER_VAL);
+	} else {
+		ck_assert_int_eq(v, OLD);
+		for (i = 1; i < cap; i++)
+			ck_assert_int_eq(take(win->ch), OLD + (int)i);
+		ck_assert_int_eq(take(win->ch), PARTNER_VAL);
+	}
+	ck_assert_uint_eq(chan_len(win->ch), 0);
+	chan_destroy(win->ch);
+}
+
+/* Each test in a case of its own, so each has its own timeout. */
+static inline void
+window_add(Suite *s, const char *name, const TTest *test)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
+}
+
+#define ADD(s, t)	window_add((s), #t, t)
 
 #endif /* WINDOW_H */
