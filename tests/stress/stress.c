@@ -921,6 +921,11 @@ main(void)
 		if (only == NULL || strcmp(cfg_str(&cfgs[i]), only) == 0)
 			nrun++;
 	}
+	if (only != NULL && nrun == 0 && strcmp(only, "close storm") != 0) {
+		fprintf(stderr, "STRESS_ONLY: no configuration '%s' in the %s "
+		    "run\n", only, full ? "full" : "quick");
+		return 2;
+	}
 	start = now_sec();
 	for (i = 0; i < ncfg; i++) {
 		if (only != NULL && strcmp(cfg_str(&cfgs[i]), only) != 0)
