@@ -19,6 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Per-case timeout: the tests take milliseconds; this only catches a hang. */
+#define CASE_TIMEOUT	20
+
 #include "testutil.h"
 
 /* A thread doing one chan_bcast_send, so the test can wait beside it. */
@@ -1205,20 +1208,6 @@ START_TEST(send_acts_on_pending_cancel)
 }
 END_TEST
 
-/* Each test in a case of its own, so each has its own timeout. */
-static void
-add(Suite *s, const char *name, const TTest *test)
-{
-	TCase *tc = tcase_create(name);
-
-	/* Generous: the tests take milliseconds; this only catches a hang. */
-	tcase_set_timeout(tc, 20);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
-}
-
-#define ADD(s, t)	add((s), #t, t)
-
 int
 main(void)
 {
@@ -1260,7 +1249,7 @@ main(void)
 	{
 		TCase *tc = tcase_create("send_acts_on_pending_cancel");
 
-		tcase_set_timeout(tc, 20);
+		tcase_set_timeout(tc, CASE_TIMEOUT);
 		tcase_add_loop_test(tc, send_acts_on_pending_cancel, 0, 3);
 		suite_add_tcase(s, tc);
 	}

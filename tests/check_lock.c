@@ -165,19 +165,6 @@ START_TEST(lock_wait_interrupted_by_signal_leaves_errno_alone)
 }
 END_TEST
 
-/* Each test in a case of its own, so each has its own timeout. */
-static void
-add(Suite *s, const char *name, const TTest *test)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
-}
-
-#define ADD(s, t)	add((s), #t, t)
-
 int
 main(void)
 {

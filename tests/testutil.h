@@ -1,7 +1,7 @@
 /*
- * Helpers shared by check_chan.c and check_select.c: deadlines, a thread
- * that performs one channel operation, and a way to know that such a thread
- * is really blocked inside the library without sleeping for it.
+ * Helpers shared by the Check suites: deadlines, a thread that performs one
+ * channel operation, a way to know that such a thread is really blocked
+ * inside the library without sleeping for it, and one case per test.
  *
  * The including file must define _DEFAULT_SOURCE (for syscall(2)) before
  * its first #include.
@@ -28,6 +28,26 @@
 
 /* Per-case timeout in seconds: generous, since CI runs us under TSan. */
 #define TEST_TIMEOUT	30
+
+/*
+ * add_own_case adds test to s in a case of its own named name, so that each
+ * test has its own timeout (seconds).  ADD(s, t) does so with CASE_TIMEOUT,
+ * TEST_TIMEOUT unless the suite defines it.
+ */
+static inline void
+add_own_case(Suite *s, const char *name, const TTest *test, int timeout)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, timeout);
+	tcase_add_test(tc, test);
+	suite_add_tcase(s, tc);
+}
+
+#ifndef CASE_TIMEOUT
+#define CASE_TIMEOUT	TEST_TIMEOUT
+#endif
+#define ADD(s, t)	add_own_case((s), #t, t, CASE_TIMEOUT)
 
 #define NSEC_PER_SEC	1000000000L
 

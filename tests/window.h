@@ -147,17 +147,4 @@ window_finish(struct window *win, int v, int sent)
 	chan_destroy(win->ch);
 }
 
-/* Each test in a case of its own, so each has its own timeout. */
-static inline void
-window_add(Suite *s, const char *name, const TTest *test)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test);
-	suite_add_tcase(s, tc);
-}
-
-#define ADD(s, t)	window_add((s), #t, t)
-
 #endif /* WINDOW_H */
