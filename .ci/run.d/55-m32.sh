@@ -6,20 +6,9 @@
 # one would remove the amd64 one that the 64-bit bench links.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export DEBIAN_FRONTEND=noninteractive
-update=
-if ! dpkg --print-foreign-architectures | grep -qx i386; then
-	dpkg --add-architecture i386
-	update=1
-fi
-need=
-for p in gcc-multilib libc6-dev-i386 check:i386 libsubunit-dev:i386; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-	    need="$need $p"
-done
-[ -n "$need" ] && update=1
-[ -n "$update" ] && apt-get update -qq
-[ -n "$need" ] && apt-get install -y -qq --no-install-recommends $need
+. .ci/lib.sh
+add_arch i386
+need_packages gcc-multilib libc6-dev-i386 check:i386 libsubunit-dev:i386
 ck=$(mktemp -d)
 trap 'rm -rf "$ck"' EXIT
 (cd "$ck" && apt-get download -qq libck-dev:i386 libck0:i386 2>/dev/null &&

@@ -14,22 +14,10 @@
 # cross compiler's own include and lib directories.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export DEBIAN_FRONTEND=noninteractive
+. .ci/lib.sh
 t0=$SECONDS
-update=
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-	dpkg --add-architecture arm64
-	update=1
-fi
-need=
-for p in qemu-user-static binfmt-support check:arm64 libsubunit-dev:arm64; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-	    need="$need $p"
-done
-[ -n "$need" ] && update=1
-[ -n "$update" ] && apt-get update -qq
-# shellcheck disable=SC2086 # the names are words
-[ -n "$need" ] && apt-get install -y -qq --no-install-recommends $need
+add_arch arm64
+need_packages qemu-user-static binfmt-support check:arm64 libsubunit-dev:arm64
 
 # binfmt_misc: mounted and told about qemu-aarch64 (binfmt-support does
 # both at boot; a container or a machine not rebooted since may lack them).
