@@ -325,11 +325,8 @@ run_bconf(const struct bconf *cfg, uint64_t seed)
 	for (i = 0; i < NFIXED; i++) {
 		seen_init(&f[i].seen, &r, kind_name[i]);
 		f[i].seen.maxlog = (size_t)MAXPUB * cfg->quota;
-		if ((f[i].seen.log = calloc(f[i].seen.maxlog,
-		    sizeof(*f[i].seen.log))) == NULL) {
-			perror("calloc");
-			exit(2);
-		}
+		f[i].seen.log = stress_calloc(f[i].seen.maxlog,
+		    sizeof(*f[i].seen.log));
 		f[i].ch = chan_bcast_subscribe(r.b, fcap[i], fpol[i]);
 		if (f[i].ch == NULL) {
 			perror("chan_bcast_subscribe");

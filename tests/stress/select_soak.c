@@ -227,10 +227,8 @@ main(void)
 		perror("chan_create");
 		return 2;
 	}
-	w = calloc(nthreads, sizeof(*w));
-	th = calloc(nthreads, sizeof(*th));
-	if (w == NULL || th == NULL)
-		return 2;
+	w = stress_calloc(nthreads, sizeof(*w));
+	th = stress_calloc(nthreads, sizeof(*th));
 	start = now_sec();
 	end = start + seconds;
 	for (i = 0; i < nthreads; i++) {

@@ -537,12 +537,8 @@ verify_lossy(struct run *r, unsigned long a)
 		return;
 	}
 	/* put[i]: the i-th message stored; rb[i]: how many before it arrived. */
-	put = malloc((a + 1) * sizeof(*put));
-	rb = malloc((a + 1) * sizeof(*rb));
-	if (put == NULL || rb == NULL) {
-		perror("malloc");
-		exit(2);
-	}
+	put = stress_calloc(a + 1, sizeof(*put));
+	rb = stress_calloc(a + 1, sizeof(*rb));
 	for (seq = 0; seq < a; seq++)
 		if (r->before[seq] != NOT_PUT) {
 			put[nput] = seq;
@@ -652,29 +648,18 @@ run_config(const struct config *cfg, uint64_t seed)
 	if ((err = chan_send(r.full, &fill)) != 0)
 		violation("filling a channel: %s", strerror(err));
 	bitmap_init(&r.seen, (size_t)cfg->np * cfg->quota);
-	r.accepted = calloc(cfg->np, sizeof(*r.accepted));
-	if (cfg->np == 1 && cfg->policy != CHAN_BLOCK &&
-	    (r.before = calloc(cfg->quota, sizeof(*r.before))) == NULL) {
-		perror("calloc");
-		exit(2);
-	}
-	w = calloc(nt, sizeof(*w));
-	t = calloc(nt, sizeof(*t));
-	if (r.accepted == NULL || w == NULL || t == NULL) {
-		perror("calloc");
-		exit(2);
-	}
+	r.accepted = stress_calloc(cfg->np, sizeof(*r.accepted));
+	if (cfg->np == 1 && cfg->policy != CHAN_BLOCK)
+		r.before = stress_calloc(cfg->quota, sizeof(*r.before));
+	w = stress_calloc(nt, sizeof(*w));
+	t = stress_calloc(nt, sizeof(*t));
 	rng_seed(&g, seed);
 	for (i = 0; i < nt; i++) {
 		w[i].run = &r;
 		w[i].id = i < cfg->np ? i : i - cfg->np;
 		rng_seed(&w[i].rng, seed * 1000003 + i);
 		if (i >= cfg->np) {
-			w[i].last = malloc(cfg->np * sizeof(*w[i].last));
-			if (w[i].last == NULL) {
-				perror("malloc");
-				exit(2);
-			}
+			w[i].last = stress_calloc(cfg->np, sizeof(*w[i].last));
 			memset(w[i].last, 0xff, cfg->np * sizeof(*w[i].last));
 		}
 	}
@@ -877,9 +862,7 @@ main(void)
 	verbose = env_ulong("STRESS_VERBOSE", 0) != 0;
 	watchdog_start();
 
-	cfgs = calloc(5 * 5 * 10 * NMIX * 2, sizeof(*cfgs));
-	if (cfgs == NULL)
-		return 2;
+	cfgs = stress_calloc(5 * 5 * 10 * NMIX * 2, sizeof(*cfgs));
 	for (pi = 0; pi < 5; pi++)
 	for (ci = 0; ci < 5; ci++)
 	for (ki = 0; ki < 4; ki++)

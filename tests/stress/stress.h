@@ -179,6 +179,19 @@ pause_us(long usec)
 		;
 }
 
+/* calloc, or exit 2 (the drivers' "could not run") with a message. */
+static inline void *
+stress_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL) {
+		perror("calloc");
+		exit(2);
+	}
+	return p;
+}
+
 /* A bitmap with atomic test-and-set, one bit per (sender, seq). */
 struct bitmap {
 	atomic_uint_least64_t	*w;
@@ -189,11 +202,7 @@ static inline void
 bitmap_init(struct bitmap *b, size_t nbits)
 {
 	b->nbits = nbits;
-	b->w = calloc(nbits / 64 + 1, sizeof(*b->w));
-	if (b->w == NULL) {
-		perror("calloc");
-		exit(2);
-	}
+	b->w = stress_calloc(nbits / 64 + 1, sizeof(*b->w));
 }
 
 static inline void
