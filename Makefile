@@ -8,6 +8,10 @@
 #   make valgrind        helgrind and memcheck over the suites (as CI does)
 #   make m32 | arm64     check as a 32-bit x86 / an aarch64 program (as CI does)
 #   make stress          the stress drivers in tests/stress/, long (about 4 min)
+#   make model           SPIN checks every interleaving of the waiter
+#                        hand-off's model in tests/model/ (needs spin)
+#   make model-mutants   and that it rejects each of the model's mutants
+#   make model-progress  the model searched for livelocks (about 90 s)
 #   make bench | demo
 
 CC	?= cc
@@ -74,7 +78,8 @@ MLINKS	= chan_create.3:chan_destroy.3 \
 	  chan_bcast.3:chan_bcast_send.3 chan_bcast.3:chan_bcast_close.3
 
 .PHONY: m32 arm64 all check test-bin run-tests lint-man install uninstall clean \
-	asan tsan ubsan portable valgrind bench bench-full stress demo examples
+	asan tsan ubsan portable valgrind bench bench-full stress demo examples \
+	model model-mutants model-progress
 
 all: $(STATIC) $(SHARED) $(BUILD)/chan.pc
 
@@ -223,6 +228,22 @@ stress: $(STRESS)
 	@status=0; for t in $(STRESS); do echo "== $$t"; \
 	    STRESS_FULL=1 $$t || { echo "FAIL: $$t"; status=1; }; done; \
 	    exit $$status
+
+# The waiter hand-off protocol (waiter.c, chan.c, select.c) as a Promela
+# model: SPIN explores every interleaving of each scenario of
+# tests/model/ (about 20 s here; apt-get install spin), and rejects each of
+# the model's mutants, a bug the C code could have (about 25 s).  A failure
+# leaves its trail in $(BUILD)/model/; tests/model/run.sh says how to read it.
+model:
+	BUILD=$(BUILD) sh tests/model/run.sh
+
+model-mutants:
+	BUILD=$(BUILD) sh tests/model/run.sh mutants
+
+# The same scenarios searched for a livelock instead (a cycle in which no
+# call returns): about 90 s here, not run by CI.
+model-progress:
+	BUILD=$(BUILD) sh tests/model/run.sh progress
 
 demo: $(BUILD)/examples/worker_pool_server
 	$(BUILD)/examples/worker_pool_server --demo

@@ -1,0 +1,113 @@
+#!/bin/sh
+# The SPIN model of the waiter hand-off protocol (protocol.pml and the
+# scenarios beside it), for make model and make model-mutants.
+#
+#   sh tests/model/run.sh            every scenario, exhaustively: fails on
+#                                    any error pan reports, and on a search
+#                                    that was cut short
+#   sh tests/model/run.sh mutants    each mutant (MUT_* in protocol.pml)
+#                                    on the scenario that shows it: fails
+#                                    if pan finds nothing wrong
+#   sh tests/model/run.sh progress   every scenario, for a cycle that no
+#                                    call returns from (a livelock): SPIN's
+#                                    non-progress search, about 4x longer,
+#                                    with no end-state check
+#
+# Each run builds in $BUILD/model/<scenario>[-<mutant>]/, with a copy of
+# the model, so that a failing run leaves its trail there: cd into it and
+# run 'spin -t [-DMUT_...] <scenario>.pml' to replay it (the printed lines
+# are the model's events; -p adds every step).  MODEL_FLAGS goes to spin
+# (MODEL_FLAGS=-DMUT_NO_BATON: the scenarios with that mutant compiled in).
+# Needs spin and a C compiler.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+BUILD=${BUILD:-build}
+CC=${MODEL_CC:-cc}
+
+SCENARIOS="unbuf ring select cancel cancel_select cancel_send"
+
+# mutant:scenario, the scenario that shows each mutant.
+MUTANTS="
+MUT_NO_SECOND_LOOK:ring
+MUT_LOOK_BEFORE_LINK:ring
+MUT_NO_PUBLISHED:ring
+MUT_NO_BATON:ring
+MUT_UNLINK_BEFORE_CLAIM:ring
+MUT_LOAD_STORE_CLAIM:unbuf
+MUT_SIGNAL_UNLOCKED:unbuf
+MUT_TIMEOUT_WINS:unbuf
+MUT_SELECT_NO_SERVE:select
+MUT_SELECT_NO_UNLINK:select
+MUT_CANCEL_NO_PASS:cancel
+MUT_CANCEL_BLIND_ABORT:cancel_send
+"
+
+command -v spin >/dev/null 2>&1 || {
+	echo "run.sh: spin is not installed (apt-get install spin)" >&2
+	exit 2
+}
+
+# pan scenario [mutant]: builds and runs the verifier; its output in $out.
+# PANFLAGS, PANRUN: more flags for cc and for pan.
+pan() {
+	dir=$BUILD/model/$1${2:+-$2}
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp "$here"/*.pml "$dir"
+	# shellcheck disable=SC2086 # the flags are words
+	(
+		cd "$dir"
+		spin -a ${MODEL_FLAGS:-} ${2:+-D$2} "$1.pml" >spin.out 2>&1 ||
+		    { cat spin.out >&2; exit 1; }
+		# -O0: gcc -O2 spends 15 s on pan.c's one large switch (ring
+		# here, against 1.6 s) to save 1.5 s of a 2.8 s search.
+		$CC -O0 ${PANFLAGS:--DSAFETY} -DCOLLAPSE -o pan pan.c
+		# -n: no list of unreached statements (each scenario leaves
+		# parts of the model unused); -m: deeper than any scenario.
+		./pan -m100000 -n ${PANRUN:-} >pan.out 2>&1 || true
+	) || return 1
+	out=$dir/pan.out
+}
+
+# What pan said, on one line.
+summary() {
+	states=$(sed -n 's/^ *\([0-9][0-9]*\) states, stored.*/\1/p' "$out")
+	secs=$(sed -n 's/^pan: elapsed time \([0-9.e+-]*\) seconds.*/\1/p' "$out")
+	echo "$states states, ${secs:-0} s"
+}
+
+status=0
+if [ "${1:-}" = progress ]; then
+	PANFLAGS=-DNP
+	PANRUN=-l
+fi
+if [ "${1:-}" != mutants ]; then
+	for s in $SCENARIOS; do
+		pan "$s" || { echo "FAIL: $s: no verifier"; status=1; continue; }
+		if grep -q "errors: 0" "$out" &&
+		    ! grep -qiE "depth too small|out of memory|search not completed" \
+		    "$out"; then
+			echo "== model${PANRUN:+ progress} $s: $(summary): ok"
+		else
+			echo "FAIL: model $s ($BUILD/model/$s):"
+			grep -E "^pan|errors:|depth|memory" "$out" | head -5
+			status=1
+		fi
+	done
+	exit $status
+fi
+
+for ms in $MUTANTS; do
+	m=${ms%%:*}
+	s=${ms#*:}
+	pan "$s" "$m" || { echo "FAIL: $m: no verifier"; status=1; continue; }
+	if grep -qE "errors: [1-9]" "$out"; then
+		echo "== mutant $m on $s: $(grep -m1 '^pan:1:' "$out" |
+		    sed 's/^pan:1: //')"
+	else
+		echo "FAIL: mutant $m survived $s ($(summary))"
+		status=1
+	fi
+done
+exit $status

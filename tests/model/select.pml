@@ -1,0 +1,23 @@
+/*
+ * A select over an unbuffered channel (0) and a ring of one slot (1):
+ * thread 0 selects to receive from either, twice, the second with a
+ * deadline (which may pass at any moment); thread 1 sends 1 on channel 0;
+ * thread 2 sends 2 then 3 on channel 1.
+ */
+#define NT	3
+#define NCH	2
+#define CAP0	0
+#define CAP1	1
+#define NV	3
+#define TIMED
+
+#define SCRIPT \
+	:: t == 0 && k == 0 -> kind = K_SELECT; \
+		sc[0] = 0; sop[0] = RECV; sc[1] = 1; sop[1] = RECV \
+	:: t == 0 && k == 1 -> kind = K_TSELECT; \
+		sc[0] = 0; sop[0] = RECV; sc[1] = 1; sop[1] = RECV \
+	:: t == 1 && k == 0 -> kind = K_SEND; c = 0; v = 1 \
+	:: t == 2 && k == 0 -> kind = K_SEND; c = 1; v = 2 \
+	:: t == 2 && k == 1 -> kind = K_SEND; c = 1; v = 3
+
+#include "protocol.pml"

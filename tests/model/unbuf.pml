@@ -1,0 +1,20 @@
+/*
+ * An unbuffered channel: thread 0 sends 1 then 2; thread 1 receives;
+ * thread 2 receives with a deadline (which may pass at any moment), then
+ * receives again without one, reusing its waiter and its entry.
+ */
+#define NT	3
+#define NCH	1
+#define CAP0	0
+#define CAP1	0
+#define NV	2
+#define TIMED
+
+#define SCRIPT \
+	:: t == 0 && k == 0 -> kind = K_SEND; c = 0; v = 1 \
+	:: t == 0 && k == 1 -> kind = K_SEND; c = 0; v = 2 \
+	:: t == 1 && k == 0 -> kind = K_RECV; c = 0 \
+	:: t == 2 && k == 0 -> kind = K_TRECV; c = 0 \
+	:: t == 2 && k == 1 -> kind = K_RECV; c = 0
+
+#include "protocol.pml"
