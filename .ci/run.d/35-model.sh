@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The waiter hand-off protocol as a Promela model (tests/model/): SPIN
+# checks every interleaving of each scenario (make model, about 20 s
+# here), then that it rejects each mutant of the model, a bug the C code
+# could have (make model-mutants, about 25 s).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. .ci/lib.sh
+need_packages spin
+make model
+make model-mutants
