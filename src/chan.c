@@ -461,7 +461,11 @@ hint_head(chan_t *ch, size_t h, size_t k)
 		    memory_order_relaxed);
 }
 
-/* Appends k elements; the caller checked there is room for them. */
+/*
+ * Appends k elements; the caller checked there is room for them.  elems
+ * is NULL for a channel of elem_size 0, and stays NULL: even adding 0 to
+ * a null pointer is undefined (clang's UBSan reports it).
+ */
 static inline void
 ring_put(chan_t *ch, const void *elems, size_t k)
 {
@@ -469,8 +473,11 @@ ring_put(chan_t *ch, const void *elems, size_t k)
 	const unsigned char *p = elems;
 	size_t i;
 
-	for (i = 0; i < k; i++, p += ch->elem_size)
+	for (i = 0; i < k; i++) {
 		put_one(ch, p);
+		if (p != NULL)
+			p += ch->elem_size;
+	}
 	CHAN__SENT(&ch->tail);
 	atomic_store_explicit(&ch->tail, t + k, memory_order_release);
 }

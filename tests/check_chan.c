@@ -759,6 +759,34 @@ START_TEST(elem_size_zero_buffered_counts_signals)
 }
 END_TEST
 
+/*
+ * Batches of signals (elem_size 0, elems NULL) under each policy: BLOCK
+ * sends what fits, DROP and SLIDE count all as sent; the receive takes
+ * what is buffered.  Under clang's UBSan this once failed: the ring stepped
+ * the NULL array by 0 bytes per element, undefined for a null pointer.
+ */
+START_TEST(elem_size_zero_batches_of_null_elements)
+{
+	static const enum chan_policy pol[] = { CHAN_BLOCK, CHAN_DROP,
+	    CHAN_SLIDE };
+	chan_t *ch;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(pol) / sizeof(pol[0]); i++) {
+		ch = new_chan(0, 3, pol[i]);
+		ck_assert_int_eq(chan_sendn(ch, NULL, 2, &n), 0);
+		ck_assert_uint_eq(n, 2);
+		ck_assert_int_eq(chan_trysendn(ch, NULL, 4, &n), 0);
+		ck_assert_uint_eq(n, pol[i] == CHAN_BLOCK ? 1 : 4);
+		ck_assert_uint_eq(chan_len(ch), 3);
+		ck_assert_int_eq(chan_recvn(ch, NULL, 5, &n), 0);
+		ck_assert_uint_eq(n, 3);
+		ck_assert_uint_eq(chan_len(ch), 0);
+		chan_destroy(ch);
+	}
+}
+END_TEST
+
 /* An unbuffered elem_size 0 channel is a rendezvous with NULL elements. */
 START_TEST(elem_size_zero_unbuffered_rendezvous)
 {
@@ -2440,6 +2468,7 @@ chan_suite(void)
 	tcase_add_test(tc, recv_null_elem_discards);
 	tcase_add_test(tc, unbuffered_recv_null_elem_discards);
 	tcase_add_test(tc, elem_size_zero_buffered_counts_signals);
+	tcase_add_test(tc, elem_size_zero_batches_of_null_elements);
 	tcase_add_test(tc, elem_size_zero_unbuffered_rendezvous);
 	tcase_add_test(tc, blocked_send_completes_when_room_appears);
 	tcase_add_test(tc, blocked_recv_completes_on_send);
