@@ -12,6 +12,8 @@
 #                        hand-off's model in tests/model/ (needs spin)
 #   make model-mutants   and that it rejects each of the model's mutants
 #   make model-progress  the model searched for livelocks (about 90 s)
+#   make fuzz            the differential fuzzer, tests/fuzz/, under libFuzzer
+#                        (clang) for FUZZ_SECONDS (60) or FUZZ_RUNS inputs
 #   make bench | demo
 
 CC	?= cc
@@ -55,6 +57,11 @@ EXAMPLES = $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 STRESS_SRCS = $(wildcard tests/stress/*.c)
 STRESS	= $(STRESS_SRCS:tests/stress/%.c=$(BUILD)/stress/%)
 
+# The fuzzer's decoder and model, and the driver that replays its corpus
+# in make check; make fuzz links the same decoder with libFuzzer.
+FUZZ_SRC = tests/fuzz/chan_fuzz.c
+REPLAY	= $(BUILD)/fuzz/replay
+
 BENCH_SRCS = $(wildcard bench/*.c)
 BENCH_HDRS = $(wildcard bench/*.h)
 BENCH	= $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
@@ -79,7 +86,7 @@ MLINKS	= chan_create.3:chan_destroy.3 \
 
 .PHONY: m32 arm64 all check test-bin run-tests lint-man install uninstall clean \
 	asan tsan ubsan portable valgrind bench bench-full stress demo examples \
-	model model-mutants model-progress
+	model model-mutants model-progress fuzz
 
 all: $(STATIC) $(SHARED) $(BUILD)/chan.pc
 
@@ -153,6 +160,11 @@ $(BUILD)/stress/%: tests/stress/%.c $(wildcard tests/stress/*.h) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) -lm
 
+$(REPLAY): tests/fuzz/replay.c $(FUZZ_SRC) $(STATIC)
+	@mkdir -p $(@D)
+	$(CC) $(XCFLAGS) -o $@ tests/fuzz/replay.c $(FUZZ_SRC) $(STATIC) \
+	    $(LDFLAGS)
+
 $(BUILD)/bench/%: bench/%.c $(BENCH_HDRS) $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) -D_GNU_SOURCE -o $@ $< $(STATIC) $(LDFLAGS) \
@@ -160,7 +172,7 @@ $(BUILD)/bench/%: bench/%.c $(BENCH_HDRS) $(STATIC)
 
 examples: $(EXAMPLES)
 
-test-bin: all $(TESTS) $(EXAMPLES) $(STRESS) $(BENCH)
+test-bin: all $(TESTS) $(EXAMPLES) $(STRESS) $(BENCH) $(REPLAY)
 
 # Each Check suite, then each tests/*.sh (given BUILD), then the man lint.
 # Each gets TEST_TIMEOUT seconds (where timeout(1) exists), so that an
@@ -244,6 +256,32 @@ model-mutants:
 # call returns): about 90 s here, not run by CI.
 model-progress:
 	BUILD=$(BUILD) sh tests/model/run.sh progress
+# The fuzzer: tests/fuzz/chan_fuzz.c and the library's sources built
+# together with clang's libFuzzer, ASan and UBSan (coverage guides it
+# through the library too), run from the committed corpus for FUZZ_SECONDS
+# (0: no limit) or FUZZ_RUNS inputs (-1: no limit), whichever ends first.
+# New inputs go to $(BUILD)/fuzz/corpus, a failing one to
+# $(BUILD)/fuzz/crash-* (a mismatch with the model, a sanitizer's report)
+# or timeout-* (an input running past 20 s: a call that waits where the
+# model says it cannot); build/fuzz/replay FILE, or the fuzzer given FILE,
+# repeats it (CHAN_FUZZ_TRACE=1 prints every call).  FUZZ_FLAGS passes
+# libFuzzer more, e.g. -seed=N.
+FUZZ_CC	?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= -1
+FUZZ_FLAGS ?=
+FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+$(BUILD)/fuzz/chan_fuzz: $(FUZZ_SRC) $(SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(STD) $(WARN) -Iinclude -O1 -g $(FUZZ_SAN) -o $@ \
+	    $(FUZZ_SRC) $(SRCS)
+
+fuzz: $(BUILD)/fuzz/chan_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/chan_fuzz -max_total_time=$(FUZZ_SECONDS) \
+	    -runs=$(FUZZ_RUNS) -timeout=20 -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(FUZZ_FLAGS) \
+	    $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 demo: $(BUILD)/examples/worker_pool_server
 	$(BUILD)/examples/worker_pool_server --demo
