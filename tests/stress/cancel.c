@@ -535,7 +535,7 @@ main(void)
 	size_t c;
 	int op;
 
-	seed = env_ulong("STRESS_SEED", (unsigned long)time(NULL));
+	seed = env_ulong("STRESS_SEED", stress_default_seed());
 	n = env_ulong("STRESS_TRIALS", full ? 3000 : 12);
 	printf("cancel: seed %llu, %lu trials per call and capacity, %s\n",
 	    (unsigned long long)seed, n, full ? "full" : "quick");

@@ -197,7 +197,7 @@ main(void)
 	uint64_t seed, x;
 	int err;
 
-	seed = env_ulong("STRESS_SEED", (unsigned long)time(NULL));
+	seed = env_ulong("STRESS_SEED", stress_default_seed());
 	nthreads = (unsigned)env_ulong("STRESS_THREADS", full ? 32 : 8);
 	want = env_ulong("STRESS_SELECTS", full ? 100000000UL : 200000UL);
 	seconds = (double)env_ulong("STRESS_SECONDS", full ? 120 : 2);
