@@ -66,16 +66,23 @@ static char stress_phase[256];
 static unsigned long stress_phase_gen, stress_phase_told = ~0UL;
 static pthread_mutex_t stress_phase_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* Violations are counted, printed (the first few hundred) and fail the run. */
+/*
+ * Violations are counted, printed (the first few hundred) and fail the run.
+ * A thread is not cancelled halfway through one (stdio's writes are
+ * cancellation points): it would leave stress_phase_mu locked, and every
+ * later violation, set_phase and even the watchdog would wait for it.
+ */
 static atomic_ulong stress_violations;
 
 static void
 violation(const char *fmt, ...)
 {
 	va_list ap;
+	int old;
 
 	if (atomic_fetch_add(&stress_violations, 1) >= 200)
 		return;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	pthread_mutex_lock(&stress_phase_mu);
 	flockfile(stderr);
 	if (stress_phase_told != stress_phase_gen && stress_phase[0] != '\0') {
@@ -89,6 +96,7 @@ violation(const char *fmt, ...)
 	fputc('\n', stderr);
 	funlockfile(stderr);
 	pthread_mutex_unlock(&stress_phase_mu);
+	pthread_setcancelstate(old, NULL);
 }
 
 static int
