@@ -25,8 +25,16 @@
  *    sequence: a successor sender's arrived once, after every element of
  *    the victim's, and a successor receiver's is the next in line.
  *
+ * Queue trials (see run_queue) cancel waiters that have just been woken to
+ * retry, one of several queued, and check that the others still take what
+ * is there for them.
+ *
  * Quick by default; STRESS_FULL=1 runs many more trials.  Environment:
- * STRESS_FULL, STRESS_SEED, STRESS_TRIALS (per kind of call and capacity).
+ * STRESS_FULL, STRESS_SEED, STRESS_TRIALS (per kind of call and capacity),
+ * STRESS_QUEUE_TRIALS (per queue), STRESS_ONLY (one configuration, as a
+ * failing run names it: 'recvn cap 1', 'queue(send) cap 4'), STRESS_STALL
+ * (the watchdog's seconds; a queue that stops with a quarter of them gone
+ * is a lost wake-up).
  */
 #include "stress.h"
 
@@ -524,31 +532,507 @@ run_trial(enum op op, size_t cap, uint64_t seed)
 	progress();
 }
 
+/*
+ * Queue trials: two to QMAX waiters on one side of a buffered channel,
+ * each looping in a call of its own kind, and the main thread on the other
+ * side.  Each round, with every waiter asleep (a pause: a waiter still
+ * spinning would be handed its element instead), the main thread makes up
+ * to cap elements (or free slots) available with calls that never wait.
+ * The first makes the channel wake its first sleeper to retry, and the
+ * main thread at once cancels the waiter that entered its call first,
+ * most likely that one (now and then another, or none).  A thread woken to
+ * retry and cancelled before it ran must pass the wake-up on; if it does
+ * not, the others sleep beside what they wait for.  So the round must
+ * settle, the ring empty again (or full), before a successor takes the
+ * victim's place: a new call would find what was left and hide the loss.
+ * A round in which nothing moves for strand_s seconds while it has not
+ * settled is a lost wake-up: a liveness failure, not a speed limit, since
+ * every waiter could go on.  In the end the channel is closed, and each
+ * element must have arrived once, in order, as in the other trials.
+ */
+#define QMAX		5		/* waiters, at most */
+#define QROUNDS		16
+#define QCAP		4		/* the larger capacity */
+#define QINC		(QMAX + QROUNDS)	/* threads in a trial */
+#define QSEQ		(QROUNDS * QCAP)	/* main's sends */
+#define QMAIN		QINC		/* its sender number */
+
+struct qtrial;
+
+/*
+ * One waiter thread of a queue trial, from its start to its end.  A
+ * sender's view is that of struct trial's victim; ticket is its call's
+ * place in line (0 while it is between calls).
+ */
+struct qthread {
+	struct qtrial		*qt;
+	pthread_t		 thr;
+	uint32_t		 id;
+	enum op			 op;
+	int			 cancelled;
+	atomic_ulong		 ticket;
+	volatile unsigned long	 sent;
+	volatile unsigned long	 inflight;
+	long			 last;	/* a receiver's last seq */
+};
+
+/*
+ * A queue trial: slot[0 .. k) are the live waiters, th[0 .. nth) every
+ * thread started.  Receivers count in got[] each seq of the main thread's
+ * nsent; for senders, next[] holds how many of each the main thread took.
+ */
+struct qtrial {
+	int		 send;		/* the waiters send */
+	size_t		 cap;
+	chan_t		*ch;
+	chan_t		*other;	/* a select's idle 2nd case */
+	uint64_t	 seed;
+	unsigned	 k, nth;
+	struct qthread	*slot[QMAX];
+	struct qthread	 th[QINC];
+	atomic_ulong	 tickets;
+	atomic_ulong	 moved;		/* by the waiters */
+	atomic_uchar	 got[QSEQ];
+	unsigned long	 nsent;
+	unsigned long	 next[QINC];
+};
+
+static const enum op qrecv_ops[] = { OP_RECV, OP_TIMEDRECV, OP_RECVN,
+    OP_TIMEDRECVN, OP_SELECT_RECV, OP_TIMEDSELECT_RECV };
+static const enum op qsend_ops[] = { OP_SEND, OP_TIMEDSEND, OP_SENDN,
+    OP_TIMEDSENDN, OP_SELECT_SEND, OP_TIMEDSELECT_SEND };
+
+static unsigned long strand_s, queue_rounds, queue_cancels;
+static int stranded;
+
+/*
+ * One call of a queue waiter, which must wait until the main thread acts:
+ * a timed call's deadline is far away, since one that timed out would look
+ * again and find what a lost wake-up left behind.
+ */
+static int
+qcall(struct qthread *t, struct msg *m, size_t n, size_t *done)
+{
+	struct qtrial *qt = t->qt;
+	struct timespec ts = deadline_us(1000L * 1000000);
+	struct chan_case cs[2];
+	struct msg junk;
+	int idx;
+
+	*done = 1;
+	switch (t->op) {
+	case OP_SEND:
+		return chan_send(qt->ch, m);
+	case OP_TIMEDSEND:
+		return chan_timedsend(qt->ch, m, &ts);
+	case OP_SENDN:
+		return chan_sendn(qt->ch, m, n, done);
+	case OP_TIMEDSENDN:
+		return chan_timedsendn(qt->ch, m, n, done, &ts);
+	case OP_RECV:
+		return chan_recv(qt->ch, m);
+	case OP_TIMEDRECV:
+		return chan_timedrecv(qt->ch, m, &ts);
+	case OP_RECVN:
+		return chan_recvn(qt->ch, m, n, done);
+	case OP_TIMEDRECVN:
+		return chan_timedrecvn(qt->ch, m, n, done, &ts);
+	default:
+		break;
+	}
+	cs[0] = (struct chan_case){ qt->ch, qt->send ? CHAN_SEND : CHAN_RECV,
+	    m, -1 };
+	cs[1] = (struct chan_case){ qt->other, CHAN_RECV, &junk, -1 };
+	if (t->op == OP_SELECT_SEND || t->op == OP_SELECT_RECV)
+		idx = chan_select(cs, 2);
+	else
+		idx = chan_timedselect(cs, 2, &ts);
+	return idx == 0 ? cs[0].err : idx < 0 ? errno : EPROTO;
+}
+
+/* A receiver's elements: the main thread's, each once, in order. */
+static void
+qreceived(struct qthread *t, const struct msg *m, size_t done)
+{
+	struct qtrial *qt = t->qt;
+	size_t i;
+
+	for (i = 0; i < done; i++) {
+		if (!msg_valid(&m[i]) || m[i].sender != QMAIN ||
+		    m[i].seq >= QSEQ) {
+			violation("cancel: %s in a queue: garbage",
+			    op_name[t->op]);
+			continue;
+		}
+		if ((long)m[i].seq <= t->last)
+			violation("cancel: %s in a queue: seq %u after %ld",
+			    op_name[t->op], m[i].seq, t->last);
+		t->last = m[i].seq;
+		atomic_fetch_add(&qt->got[m[i].seq], 1);
+	}
+}
+
+/* A queue waiter: calls until cancelled, or until the channel closes. */
+static void *
+qwaiter(void *arg)
+{
+	struct qthread *t = arg;
+	struct qtrial *qt = t->qt;
+	struct rng g;
+	struct msg m[BATCH];
+	unsigned long seq = 0;
+	size_t n, done, i;
+	int err;
+
+	rng_seed(&g, qt->seed ^ t->id);
+	for (;;) {
+		n = 1;
+		if (t->op == OP_SENDN || t->op == OP_TIMEDSENDN ||
+		    t->op == OP_RECVN || t->op == OP_TIMEDRECVN)
+			n = 1 + rng_below(&g, BATCH);
+		for (i = 0; qt->send && i < n; i++)
+			m[i] = msg_make(t->id, (uint32_t)(seq + i));
+		t->inflight = seq + n;
+		atomic_store(&t->ticket, atomic_fetch_add(&qt->tickets, 1) + 1);
+		err = qcall(t, m, n, &done);
+		atomic_store(&t->ticket, 0);
+		if (err == EPIPE)
+			break;
+		if (err != 0 || done < 1 || done > n) {
+			violation("cancel: %s in a queue: %s (%zu of %zu)",
+			    op_name[t->op], strerror(err), done, n);
+			break;
+		}
+		if (qt->send) {
+			seq += done;
+			t->sent = seq;
+		} else
+			qreceived(t, m, done);
+		atomic_fetch_add(&qt->moved, done);
+	}
+	return NULL;
+}
+
+/* Starts a waiter in slot i, a new thread with a random call. */
+static void
+qstart(struct qtrial *qt, unsigned i, struct rng *g)
+{
+	struct qthread *t = &qt->th[qt->nth];
+
+	t->qt = qt;
+	t->id = qt->nth++;
+	t->op = qt->send ? qsend_ops[rng_below(g, 6)] :
+	    qrecv_ops[rng_below(g, 6)];
+	t->last = -1;
+	qt->slot[i] = t;
+	spawn(&t->thr, qwaiter, t);
+}
+
+/* What the main thread takes from the senders: each one's, in order. */
+static void
+qtake(struct qtrial *qt, const struct msg *m)
+{
+	if (!msg_valid(m) || m->sender >= qt->nth)
+		violation("cancel: queue(send) cap %zu: garbage", qt->cap);
+	else if (m->seq != qt->next[m->sender])
+		violation("cancel: queue(send) cap %zu: sender %u's seq %u, "
+		    "expected %lu", qt->cap, m->sender, m->seq,
+		    qt->next[m->sender]);
+	else
+		qt->next[m->sender]++;
+}
+
+/*
+ * Makes j elements (or free slots) available, in one batch or one at a
+ * time, with calls that never wait.  The ring was empty (full) when the
+ * round began, and only the waiters fill (empty) it: all j must go.
+ */
+static void
+qoffer(struct qtrial *qt, size_t j, int batch)
+{
+	struct msg m[QCAP];
+	size_t i, done = 0;
+	int err = 0;
+
+	for (i = 0; !qt->send && i < j; i++)
+		m[i] = msg_make(QMAIN, (uint32_t)(qt->nsent + i));
+	if (batch)
+		err = qt->send ? chan_tryrecvn(qt->ch, m, j, &done) :
+		    chan_trysendn(qt->ch, m, j, &done);
+	for (; !batch && done < j && err == 0; done += err == 0)
+		err = qt->send ? chan_tryrecv(qt->ch, &m[done]) :
+		    chan_trysend(qt->ch, &m[done]);
+	if (!qt->send)
+		qt->nsent += done;
+	for (i = 0; qt->send && i < done; i++)
+		qtake(qt, &m[i]);
+	if (done != j)
+		violation("cancel: queue(%s) cap %zu: %s%s moved %zu of %zu: "
+		    "%s", qt->send ? "send" : "recv", qt->cap, qt->send ?
+		    "tryrecv" : "trysend", batch ? "n" : "", done, j,
+		    strerror(err));
+}
+
+/* The live waiter that entered its call first (most likely the head). */
+static unsigned
+qfirst(struct qtrial *qt)
+{
+	unsigned i, best = 0;
+	unsigned long t, min = ~0UL;
+
+	for (i = 0; i < qt->k; i++)
+		if ((t = atomic_load(&qt->slot[i]->ticket)) != 0 && t < min) {
+			min = t;
+			best = i;
+		}
+	return best;
+}
+
+/*
+ * Waits until the waiters took what the round offered: receivers emptied
+ * the ring, senders filled it.  Returns 0, or -1 after a violation when
+ * nothing moved for strand_s seconds.
+ */
+static int
+qsettle(struct qtrial *qt, const char *what)
+{
+	char who[QMAX * 32] = "";
+	size_t len, last_len = ~(size_t)0, o = 0;
+	unsigned long moved, last_moved = ~0UL;
+	double since = now_sec();
+	unsigned i;
+
+	for (;;) {
+		len = chan_len(qt->ch);
+		if (qt->send ? len == qt->cap : len == 0)
+			return 0;
+		moved = atomic_load(&qt->moved);
+		if (len != last_len || moved != last_moved) {
+			last_len = len;
+			last_moved = moved;
+			since = now_sec();
+			progress();
+		} else if (now_sec() - since >= (double)strand_s)
+			break;
+		pause_us(50);
+	}
+	for (i = 0; i < qt->k && o < sizeof(who); i++)
+		o += (size_t)snprintf(who + o, sizeof(who) - o, "%s%s%s",
+		    i > 0 ? ", " : "", op_name[qt->slot[i]->op],
+		    qt->slot[i]->cancelled ? " (cancelled)" :
+		    atomic_load(&qt->slot[i]->ticket) != 0 ? "" :
+		    " (between calls)");
+	violation("cancel: queue(%s) cap %zu: %zu of %zu slots full %s, "
+	    "nothing moved for %lu s while the waiters (%s) could: a lost "
+	    "wake-up", qt->send ? "send" : "recv", qt->cap, len, qt->cap,
+	    what, strand_s, who);
+	stranded = 1;
+	return -1;
+}
+
+/*
+ * One round: offer, cancel, settle, replace.  The victim is the first in
+ * line, cancelled at once (how 1 to 4) or after up to 50 us (5), or anyone
+ * (0); in a quarter of the rounds (6, 7) nobody is cancelled.
+ */
+static int
+qround(struct qtrial *qt, struct rng *g)
+{
+	size_t j = 1 + rng_below(g, (uint32_t)qt->cap);
+	unsigned v = qfirst(qt), how = rng_below(g, 8);
+	int batch = j > 1 && rng_below(g, 2), err;
+	struct qthread *t;
+	char what[64];
+
+	if (how == 0)
+		v = rng_below(g, qt->k);
+	t = qt->slot[v];
+	qoffer(qt, batch ? j : 1, batch);
+	if (how == 5)
+		pause_us(rng_below(g, 50));
+	if (how < 6 && (err = pthread_cancel(t->thr)) != 0)
+		violation("pthread_cancel: %s", strerror(err));
+	if (!batch && j > 1)
+		qoffer(qt, j - 1, 0);
+	if (how < 6) {
+		join(t->thr);
+		t->cancelled = 1;
+		queue_cancels++;
+	}
+	snprintf(what, sizeof(what), "after %zu offered%s%s", j,
+	    how < 6 ? ", cancelled " : "", how < 6 ? op_name[t->op] : "");
+	queue_rounds++;
+	if (qsettle(qt, what) != 0)
+		return -1;
+	if (t->cancelled)
+		qstart(qt, v, g);
+	/* Time for every waiter to queue and fall asleep again. */
+	pause_us(300 + rng_below(g, 700));
+	return 0;
+}
+
+/*
+ * After the close, with every waiter joined and the ring drained: each of
+ * the main thread's elements came once; a sender's arrived, as a prefix of
+ * its own, from what it saw sent to what it had in flight.
+ */
+static void
+qverify(struct qtrial *qt)
+{
+	struct qthread *t;
+	unsigned long i;
+	unsigned n;
+
+	if (!qt->send) {
+		for (i = 0; i < qt->nsent; i++)
+			if (atomic_load(&qt->got[i]) != 1)
+				violation("cancel: queue(recv) cap %zu: seq "
+				    "%lu received %u times", qt->cap, i,
+				    atomic_load(&qt->got[i]));
+		return;
+	}
+	for (n = 0; n < qt->nth; n++) {
+		t = &qt->th[n];
+		if (qt->next[n] < t->sent || qt->next[n] > t->inflight)
+			violation("cancel: queue(send) cap %zu: %s (%s) saw "
+			    "%lu sent, %lu in flight; %lu arrived", qt->cap,
+			    op_name[t->op], t->cancelled ? "cancelled" : "live",
+			    t->sent, t->inflight, qt->next[n]);
+	}
+}
+
+static void
+run_queue(int send, size_t cap, uint64_t seed)
+{
+	static struct qtrial qt;
+	struct rng g;
+	struct msg m;
+	unsigned i, r;
+	int err;
+
+	memset(&qt, 0, sizeof(qt));
+	qt.send = send;
+	qt.cap = cap;
+	qt.seed = seed;
+	rng_seed(&g, seed);
+	qt.k = 2 + rng_below(&g, QMAX - 1);
+	qt.ch = chan_create(sizeof(struct msg), cap, CHAN_BLOCK);
+	qt.other = chan_create(sizeof(struct msg), 0, CHAN_BLOCK);
+	if (qt.ch == NULL || qt.other == NULL) {
+		perror("chan_create");
+		exit(2);
+	}
+	set_phase("cancel seed %llu: queue(%s) cap %zu, %u waiters",
+	    (unsigned long long)seed, send ? "send" : "recv", cap, qt.k);
+	for (i = 0; i < qt.k; i++)
+		qstart(&qt, i, &g);
+	/* Senders fill the ring before they sleep. */
+	if (qsettle(&qt, "at the start") == 0) {
+		pause_us(1000);
+		for (r = 0; r < QROUNDS; r++)
+			if (qround(&qt, &g) != 0)
+				break;
+	}
+	/* The close wakes every waiter; receivers take what is left. */
+	if ((err = chan_close(qt.ch)) != 0)
+		violation("cancel: queue: chan_close: %s", strerror(err));
+	for (i = 0; i < qt.k; i++)
+		if (!qt.slot[i]->cancelled)
+			join(qt.slot[i]->thr);
+	while (send && (err = chan_tryrecv(qt.ch, &m)) == 0)
+		qtake(&qt, &m);
+	qverify(&qt);
+	chan_destroy(qt.ch);
+	chan_destroy(qt.other);
+	trials++;
+	progress();
+}
+
+/*
+ * The configurations, as STRESS_ONLY names them: each call at each
+ * capacity, then each queue.  Their trials alternate: the i-th of each.
+ */
+#define NCFG	(NOP * 2 + 4)
+
+static const char *only;		/* STRESS_ONLY */
+static char failed_cfg[64];		/* the first to fail, to repeat it */
+static const size_t caps[] = { 0, 1 }, qcaps[] = { 1, QCAP };
+
+static const char *
+cfg_name(int cfg)
+{
+	static char buf[64];
+
+	if (cfg < NOP * 2)
+		snprintf(buf, sizeof(buf), "%s cap %zu", op_name[cfg / 2],
+		    caps[cfg % 2]);
+	else
+		snprintf(buf, sizeof(buf), "queue(%s) cap %zu",
+		    (cfg - NOP * 2) / 2 ? "send" : "recv",
+		    qcaps[(cfg - NOP * 2) % 2]);
+	return buf;
+}
+
+/* The i-th trial of configuration cfg; its seed comes from its place. */
+static void
+run_cfg(int cfg, unsigned long i, uint64_t seed)
+{
+	unsigned long before = atomic_load(&stress_violations);
+	int q = cfg - NOP * 2;
+
+	if (cfg < NOP * 2)
+		run_trial((enum op)(cfg / 2), caps[cfg % 2],
+		    seed + (i * NOP + (unsigned long)cfg / 2) * 2 + cfg % 2);
+	else
+		run_queue(q / 2, qcaps[q % 2], seed + ((uint64_t)1 << 32) +
+		    i * 4 + (unsigned long)q);
+	if (atomic_load(&stress_violations) != before &&
+	    failed_cfg[0] == '\0')
+		snprintf(failed_cfg, sizeof(failed_cfg), "%s", cfg_name(cfg));
+}
+
 int
 main(void)
 {
-	int full = stress_full();
-	unsigned long n, i;
+	int full = stress_full(), cfg, found = 0;
+	unsigned long n, nq, i;
 	uint64_t seed;
 	double start = now_sec();
-	static const size_t caps[] = { 0, 1 };
-	size_t c;
-	int op;
 
 	seed = env_ulong("STRESS_SEED", stress_default_seed());
 	n = env_ulong("STRESS_TRIALS", full ? 3000 : 12);
-	printf("cancel: seed %llu, %lu trials per call and capacity, %s\n",
-	    (unsigned long long)seed, n, full ? "full" : "quick");
+	nq = env_ulong("STRESS_QUEUE_TRIALS", full ? 200 : 6);
+	strand_s = env_ulong("STRESS_STALL", 60) / 4 + 1;
+	only = getenv("STRESS_ONLY");
+	for (cfg = 0; cfg < NCFG; cfg++)
+		found |= only == NULL || strcmp(only, cfg_name(cfg)) == 0;
+	if (!found) {
+		fprintf(stderr, "STRESS_ONLY: no configuration '%s'\n", only);
+		return 2;
+	}
+	printf("cancel: seed %llu (STRESS_SEED=%llu to repeat), %lu trials per "
+	    "call and capacity, %lu per queue, %s\n", (unsigned long long)seed,
+	    (unsigned long long)seed, n, nq, full ? "full" : "quick");
 	fflush(stdout);
 	watchdog_start();
-	for (i = 0; i < n; i++)
-		for (op = 0; op < NOP; op++)
-			for (c = 0; c < 2; c++)
-				run_trial((enum op)op, caps[c],
-				    seed + (i * NOP + (unsigned long)op) * 2 + c);
+	for (i = 0; i < n || i < nq; i++)
+		for (cfg = 0; cfg < NCFG; cfg++) {
+			if (i >= (cfg < NOP * 2 ? n : nq) || (only != NULL &&
+			    strcmp(only, cfg_name(cfg)) != 0))
+				continue;
+			/* A lost wake-up would cost each queue strand_s. */
+			if (cfg >= NOP * 2 && stranded)
+				continue;
+			run_cfg(cfg, i, seed);
+		}
 	printf("cancel: %lu trials, %lu cancellations, %lu received elements "
-	    "lost (at most one each is allowed), %lu in-flight sends delivered, "
-	    "%.1f s\n", trials, cancellations, lost_total, delivered_inflight,
-	    now_sec() - start);
+	    "lost (at most one each is allowed), %lu in-flight sends "
+	    "delivered, %lu queue rounds (%lu with a cancellation), %.1f s\n",
+	    trials, cancellations + queue_cancels, lost_total,
+	    delivered_inflight, queue_rounds, queue_cancels, now_sec() - start);
+	if (failed_cfg[0] != '\0')
+		fprintf(stderr, "cancel: to repeat: STRESS_SEED=%llu "
+		    "STRESS_ONLY='%s'%s\n", (unsigned long long)seed,
+		    failed_cfg, full ? " STRESS_FULL=1" : "");
 	return stress_exit("cancel");
 }
