@@ -13,14 +13,23 @@
  * equal: a ticket received but never reported sent means a select
  * completed a case it did not return, a ticket sent but never received is
  * a lost element.  Every select also waits on a "stop" channel, closed at
- * the end: a receive case on a closed channel is ready (err EPIPE), which
- * is how the threads leave.  Half way through, four of the 16 channels
- * are closed: their cases complete with EPIPE from then on, and nothing
- * sent to them may be lost or invented.
+ * the end of each epoch: a receive case on a closed channel is ready (err
+ * EPIPE), which is how the threads go on to the next epoch's, or leave
+ * after the last.  Half way through, four of the 16 channels are closed:
+ * their cases complete with EPIPE from then on, and nothing sent to them
+ * may be lost or invented.
  *
- * Quick by default; STRESS_FULL=1 runs longer with more threads.
+ * At the end of each epoch the threads stop starting selects on the 16
+ * channels, and those that wait there must wait for nothing that is
+ * ready (see quiesce): a select that missed its wake-up would be woken by
+ * the next operation on its channel, or by the close of stop, and would
+ * go unnoticed.
+ *
+ * Quick by default; STRESS_FULL=1 runs longer.
  * Environment: STRESS_FULL, STRESS_SEED, STRESS_SECONDS, STRESS_SELECTS,
- * STRESS_THREADS.
+ * STRESS_THREADS, STRESS_EPOCHS, STRESS_STALL (the watchdog's seconds; a
+ * select asleep beside a ready case for a quarter of them, with nothing
+ * moving, missed its wake-up).
  */
 #include "stress.h"
 
@@ -28,7 +37,6 @@
 #define MAXCASES	102
 
 static chan_t *chans[NCH];
-static chan_t *stop;
 static struct bitmap sent_bits, recv_bits;
 static unsigned long tickets_per_thread;
 static unsigned nthreads;
@@ -39,6 +47,28 @@ static const uint64_t sentinel = ~(uint64_t)0;
 #define NCLOSE		4
 static atomic_int closed[NCH];
 static atomic_ulong epipes;
+
+/*
+ * The current epoch's stop channel, stops[epoch]: closing it ends every
+ * select waiting on it, and the threads go on with the next one, or leave
+ * after the last (finished).  While draining, a thread's selects wait on
+ * the stop channel alone.
+ */
+static chan_t **stops;
+static _Atomic(chan_t *) stop;
+static atomic_int draining, finished;
+static unsigned long strand_s;
+
+/*
+ * Threads id >= active wait on the stop channel alone, as if draining:
+ * every other epoch only a quarter of them run.  Many threads (more than
+ * CPUs) leave selects asleep on most channels, where a lost wake-up
+ * strands one more often, and a few show others more often: a select that
+ * does not pass on a wake-up it did not use failed 6 to 8 of 10 quick
+ * runs with 32 threads and 2 or 3 with 8, a locked pass that does not
+ * wake the partner it completed 6 of 10 with 32 and 10 of 10 with 8.
+ */
+static atomic_uint active;
 
 static int
 is_closed(chan_t *ch)
@@ -51,10 +81,20 @@ is_closed(chan_t *ch)
 	return 0;
 }
 
+/*
+ * A thread.  In state WAITING (in a select without deadline), bit i of
+ * recv_mask (send_mask) says that a case of that select receives from
+ * (sends to) chans[i], and its stop case is on stop_ch.
+ */
+enum { RUNNING, WAITING, TIMED, LEFT };
+
 struct worker {
-	unsigned	 id;
-	struct rng	 rng;
-	unsigned long	 next_ticket;
+	unsigned		 id;
+	struct rng		 rng;
+	unsigned long		 next_ticket;
+	atomic_int		 state;
+	atomic_uint		 recv_mask, send_mask;
+	_Atomic(chan_t *)	 stop_ch;
 };
 
 static void
@@ -80,20 +120,28 @@ worker_main(void *arg)
 	struct chan_case cs[MAXCASES];
 	uint64_t buf[MAXCASES];
 	struct timespec ts;
-	int i, n, k, nsend, nrecv, stop_at, form;
+	chan_t *st;
+	unsigned rm, sm, c;
+	int i, n, k, nsend, nrecv, stop_at, form, drain;
 
 	for (;;) {
+		st = atomic_load(&stop);
+		drain = atomic_load(&draining) || w->id >= atomic_load(&active);
+		rm = sm = 0;
 		/* Between 2 and 8 channel cases, at least one of each op. */
 		n = 2 + (int)rng_below(&w->rng, 7);
 		/* Now and then more cases than a select keeps on its stack. */
 		if (rng_below(&w->rng, 64) == 0)
 			n = 65 + (int)rng_below(&w->rng, MAXCASES - 66);
+		/* Draining, the stop case alone (and maybe a disabled one). */
+		if (drain)
+			n = 0;
 		nsend = nrecv = 0;
 		stop_at = (int)rng_below(&w->rng, (uint32_t)n + 1);
 		for (i = 0, k = 0; k < n + 1; k++) {
 			if (k == stop_at) {
 				buf[k] = sentinel;
-				cs[k] = (struct chan_case){ stop, CHAN_RECV,
+				cs[k] = (struct chan_case){ st, CHAN_RECV,
 				    &buf[k], -1 };
 				continue;
 			}
@@ -108,17 +156,20 @@ worker_main(void *arg)
 			if (send && w->next_ticket >= tickets_per_thread)
 				send = 0;
 			i++;
-			cs[k].ch = chans[rng_below(&w->rng, NCH)];
+			c = rng_below(&w->rng, NCH);
+			cs[k].ch = chans[c];
 			cs[k].err = -1;
 			cs[k].elem = &buf[k];
 			if (send) {
 				buf[k] = (uint64_t)w->id << 40 |
 				    w->next_ticket++;
 				cs[k].op = CHAN_SEND;
+				sm |= 1u << c;
 				nsend++;
 			} else {
 				buf[k] = sentinel;
 				cs[k].op = CHAN_RECV;
+				rm |= 1u << c;
 				nrecv++;
 			}
 		}
@@ -131,15 +182,21 @@ worker_main(void *arg)
 		}
 		n++;
 
-		form = (int)rng_below(&w->rng, 3);
-		if (form == 0)
+		form = drain ? 0 : (int)rng_below(&w->rng, 3);
+		if (form == 0) {
+			atomic_store(&w->recv_mask, rm);
+			atomic_store(&w->send_mask, sm);
+			atomic_store(&w->stop_ch, st);
+			atomic_store(&w->state, WAITING);
 			i = chan_select(cs, (size_t)n);
-		else if (form == 1)
+		} else if (form == 1)
 			i = chan_tryselect(cs, (size_t)n);
 		else {
 			ts = deadline_us(rng_below(&w->rng, 500));
+			atomic_store(&w->state, TIMED);
 			i = chan_timedselect(cs, (size_t)n, &ts);
 		}
+		atomic_store(&w->state, RUNNING);
 		if (i < 0) {
 			int err = errno;
 
@@ -152,11 +209,12 @@ worker_main(void *arg)
 		} else if (i >= n || cs[i].ch == NULL) {
 			violation("select_soak: returned case %d of %d", i, n);
 			break;
-		} else if (cs[i].ch == stop) {
+		} else if (cs[i].ch == st) {
 			if (cs[i].err != EPIPE)
 				violation("select_soak: stop case err %d",
 				    cs[i].err);
-			break;
+			if (atomic_load(&finished))
+				break;
 		} else if (cs[i].err == EPIPE && is_closed(cs[i].ch)) {
 			/* Nothing moved: a receive stored nothing, checked below. */
 			atomic_fetch_add_explicit(&epipes, 1,
@@ -182,25 +240,203 @@ worker_main(void *arg)
 		    memory_order_relaxed);
 		progress();
 	}
+	atomic_store(&w->state, LEFT);
 	return NULL;
+}
+
+/*
+ * Whether every thread waits in a select without deadline (or has left
+ * after a violation); if not, what says who does not.
+ */
+static int
+all_waiting(struct worker *w, char *what, size_t size)
+{
+	unsigned t;
+	int st;
+
+	for (t = 0; t < nthreads; t++)
+		if ((st = atomic_load(&w[t].state)) != WAITING && st != LEFT) {
+			snprintf(what, size, "thread %u is %s", t, st == TIMED ?
+			    "still in a select with a deadline of 500 us at "
+			    "most" : "between selects");
+			return 0;
+		}
+	return 1;
+}
+
+/*
+ * Whether a blocked thread has a case that could complete: a receive from
+ * a channel that holds an element, a send to one with room, either on a
+ * closed channel (an earlier epoch's stop channel too), or, unbuffered, a
+ * send and a receive of two blocked threads.  what gets the first found.
+ */
+static int
+find_ready(struct worker *w, char *what, size_t size)
+{
+	unsigned i, t, u, bit, rm, sm;
+	size_t len, cap;
+	int cl;
+
+	for (t = 0; t < nthreads; t++)
+		if (atomic_load(&w[t].state) == WAITING &&
+		    atomic_load(&w[t].stop_ch) != atomic_load(&stop)) {
+			snprintf(what, size, "thread %u waits on the stop "
+			    "channel of an earlier epoch, closed", t);
+			return 1;
+		}
+	for (i = 0; i < NCH; i++) {
+		bit = 1u << i;
+		len = chan_len(chans[i]);
+		cap = chan_cap(chans[i]);
+		cl = atomic_load(&closed[i]);
+		for (t = 0; t < nthreads; t++) {
+			if (atomic_load(&w[t].state) != WAITING)
+				continue;
+			rm = atomic_load(&w[t].recv_mask);
+			sm = atomic_load(&w[t].send_mask);
+			if (((rm & bit) && (cl || len > 0)) || ((sm & bit) &&
+			    (cl || (cap > 0 && len < cap)))) {
+				snprintf(what, size, "thread %u waits to %s "
+				    "channel %u (capacity %zu, %zu held%s)", t,
+				    (rm & bit) ? "receive from" : "send to", i,
+				    cap, len, cl ? ", closed" : "");
+				return 1;
+			}
+			for (u = 0; cap == 0 && (sm & bit) && u < nthreads;
+			    u++)
+				if (u != t &&
+				    atomic_load(&w[u].state) == WAITING &&
+				    (atomic_load(&w[u].recv_mask) & bit)) {
+					snprintf(what, size, "threads %u and %u "
+					    "wait to send to and receive from "
+					    "unbuffered channel %u", t, u, i);
+					return 1;
+				}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Ends an epoch.  Draining, each thread finishes the select it is in and
+ * then waits on the stop channel alone, so the channels fall quiet, with
+ * some selects still waiting on them.  None of these may have a case that
+ * could complete: one asleep beside an element or room it could take
+ * missed its wake-up.  In the run the next operation on that channel
+ * wakes it, and at the end the close of stop, so this is where a lost
+ * wake-up shows.  It is reported when no select has returned for strand_s
+ * seconds (a select just woken may not have run yet, a timed one may just
+ * be timing out): a liveness failure, not a speed limit.  Returns -1 then
+ * (each later epoch would cost as much), else 0.
+ */
+static int
+quiesce(struct worker *w)
+{
+	char what[160];
+	unsigned long last = ~0UL, now;
+	double since = 0;
+	int ready;
+
+	atomic_store(&draining, 1);
+	for (;;) {
+		now = atomic_load(&selects_done);
+		if (now != last) {
+			last = now;
+			since = now_sec();
+		}
+		ready = !all_waiting(w, what, sizeof(what)) ||
+		    find_ready(w, what, sizeof(what));
+		if (atomic_load(&selects_done) != now)
+			continue;	/* moved while we looked */
+		if (!ready)
+			break;
+		if (now_sec() - since >= (double)strand_s) {
+			violation("select_soak: no select returned for %lu s, "
+			    "but %s: a lost wake-up", strand_s, what);
+			ready = -1;
+			break;
+		}
+		pause_us(20);
+	}
+	atomic_store(&draining, 0);
+	return ready;
+}
+
+/*
+ * Waits until count selects returned or the clock reads t, or until every
+ * thread waits in a select none of whose cases can complete: the threads'
+ * random choices can make such a deadlock, which only stop's close ends.
+ */
+static void
+pace(struct worker *w, unsigned long count, double t)
+{
+	char what[160];
+	unsigned long last = ~0UL, now;
+
+	while ((now = atomic_load(&selects_done)) < count && now_sec() < t) {
+		if (now == last && all_waiting(w, what, sizeof(what)) &&
+		    !find_ready(w, what, sizeof(what)) &&
+		    atomic_load(&selects_done) == now)
+			return;
+		last = now;
+		pause_us(2000);
+	}
+}
+
+/*
+ * Closes the last NCLOSE channels under the selects' feet, half way: from
+ * then on their cases are always ready, with EPIPE (sends send nothing),
+ * and what they hold can still be received.
+ */
+static void
+close_some(void)
+{
+	int i, err;
+
+	for (i = NCH - NCLOSE; i < NCH; i++) {
+		atomic_store(&closed[i], 1);
+		if ((err = chan_close(chans[i])) != 0)
+			violation("select_soak: chan_close: %s", strerror(err));
+	}
+}
+
+/* Starts epoch e: its stop channel, then the close of the last one. */
+static void
+next_epoch(unsigned long e)
+{
+	chan_t *old = atomic_load(&stop);
+	int err;
+
+	if ((stops[e] = chan_create(sizeof(uint64_t), 0, CHAN_BLOCK)) ==
+	    NULL) {
+		perror("chan_create");
+		exit(2);
+	}
+	atomic_store(&stop, stops[e]);
+	if (old != NULL && (err = chan_close(old)) != 0)
+		violation("select_soak: chan_close(stop): %s", strerror(err));
 }
 
 int
 main(void)
 {
 	int full = stress_full();
-	unsigned long want, i, t;
+	unsigned long want, i, t, e, nepochs, ndone;
 	unsigned long leftover = 0, lost = 0, phantom = 0;
-	double seconds, start, end;
+	double seconds, start;
 	struct worker *w;
 	pthread_t *th;
 	uint64_t seed, x;
 	int err;
 
 	seed = env_ulong("STRESS_SEED", stress_default_seed());
-	nthreads = (unsigned)env_ulong("STRESS_THREADS", full ? 32 : 8);
+	nthreads = (unsigned)env_ulong("STRESS_THREADS", 32);
 	want = env_ulong("STRESS_SELECTS", full ? 100000000UL : 200000UL);
 	seconds = (double)env_ulong("STRESS_SECONDS", full ? 120 : 2);
+	nepochs = env_ulong("STRESS_EPOCHS", full ? 2400 : 64);
+	if (nepochs < 1)
+		nepochs = 1;
+	strand_s = env_ulong("STRESS_STALL", 60) / 4 + 1;
 	printf("select_soak: seed %llu, %u threads, %s\n",
 	    (unsigned long long)seed, nthreads, full ? "full" : "quick");
 	fflush(stdout);
@@ -223,36 +459,35 @@ main(void)
 			return 2;
 		}
 	}
-	if ((stop = chan_create(sizeof(uint64_t), 0, CHAN_BLOCK)) == NULL) {
-		perror("chan_create");
-		return 2;
-	}
+	stops = stress_calloc(nepochs, sizeof(*stops));
+	atomic_store(&active, nthreads);
+	next_epoch(0);
 	w = stress_calloc(nthreads, sizeof(*w));
 	th = stress_calloc(nthreads, sizeof(*th));
 	start = now_sec();
-	end = start + seconds;
 	for (i = 0; i < nthreads; i++) {
 		w[i].id = (unsigned)i;
 		rng_seed(&w[i].rng, seed * 7919 + i);
 		spawn(&th[i], worker_main, &w[i]);
 	}
-	/* Pace the watching of the count and the clock; no sync here. */
-	while (atomic_load(&selects_done) < want / 2 &&
-	    now_sec() < start + seconds / 2)
-		pause_us(2000);
-	/*
-	 * Close a few channels under the selects' feet: from now on their
-	 * cases are always ready, with EPIPE (sends send nothing), and what
-	 * they hold can still be received.
-	 */
-	for (i = NCH - NCLOSE; i < NCH; i++) {
-		atomic_store(&closed[i], 1);
-		if ((err = chan_close(chans[i])) != 0)
-			violation("select_soak: chan_close: %s", strerror(err));
+	for (e = 0; e < nepochs; e++) {
+		if (e == nepochs / 2) {
+			pace(w, want / 2, start + seconds / 2);
+			close_some();
+		}
+		pace(w, want * (e + 1) / nepochs,
+		    start + seconds * (double)(e + 1) / nepochs);
+		if (quiesce(w) != 0)
+			break;
+		if (e + 1 < nepochs) {
+			atomic_store(&active, (e + 1) % 2 ?
+			    (nthreads + 3) / 4 : nthreads);
+			next_epoch(e + 1);
+		}
 	}
-	while (atomic_load(&selects_done) < want && now_sec() < end)
-		pause_us(2000);
-	if ((err = chan_close(stop)) != 0)
+	ndone = e < nepochs ? e + 1 : nepochs;
+	atomic_store(&finished, 1);
+	if ((err = chan_close(atomic_load(&stop))) != 0)
 		violation("select_soak: chan_close(stop): %s", strerror(err));
 	for (i = 0; i < nthreads; i++)
 		join(th[i]);
@@ -263,7 +498,7 @@ main(void)
 			got_ticket(x, "drain");
 			leftover++;
 		}
-		if (err != (i >= NCH - NCLOSE ? EPIPE : EAGAIN))
+		if (err != (atomic_load(&closed[i]) ? EPIPE : EAGAIN))
 			violation("select_soak: drain: %s", strerror(err));
 		if (chan_len(chans[i]) != 0)
 			violation("select_soak: chan_len %zu after drain",
@@ -272,7 +507,7 @@ main(void)
 		 * Every thread has returned, so no waiter may remain: an
 		 * unbuffered channel has no partner for a try call.
 		 */
-		if (chan_cap(chans[i]) == 0 && i < NCH - NCLOSE) {
+		if (chan_cap(chans[i]) == 0 && !atomic_load(&closed[i])) {
 			x = 0;
 			if ((err = chan_trysend(chans[i], &x)) != EAGAIN)
 				violation("select_soak: stale receiver on "
@@ -299,13 +534,16 @@ main(void)
 				    "send case", t, i);
 		}
 	printf("select_soak: %lu selects (%lu timed out or would block, %lu "
-	    "completed a case with EPIPE), %lu elements moved (%lu drained at "
-	    "the end) in %.1f s\n", atomic_load(&selects_done),
-	    atomic_load(&timeouts), atomic_load(&epipes), atomic_load(&moved),
-	    leftover, now_sec() - start);
+	    "completed a case with EPIPE) in %lu epochs, %lu elements moved "
+	    "(%lu drained at the end) in %.1f s\n",
+	    atomic_load(&selects_done), atomic_load(&timeouts),
+	    atomic_load(&epipes), ndone, atomic_load(&moved), leftover,
+	    now_sec() - start);
 	for (i = 0; i < NCH; i++)
 		chan_destroy(chans[i]);
-	chan_destroy(stop);
+	for (e = 0; e < ndone; e++)
+		chan_destroy(stops[e]);
+	free(stops);
 	bitmap_free(&sent_bits);
 	bitmap_free(&recv_bits);
 	free(w);
