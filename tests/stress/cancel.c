@@ -103,18 +103,65 @@ victim_deadline(struct rng *g)
 	return deadline_us(rng_below(g, 2000));
 }
 
+/*
+ * Makes one call of kind op on ch (sends from, or receives into, m[0 ..
+ * n)), a select's idle second case receiving from other, a broadcast's
+ * send on b; a timed form waits until *ts.  Stores in *done how many
+ * elements moved; the call's error, or EPROTO for a select that completed
+ * its idle case.
+ */
+static int
+call_op(enum op op, chan_t *ch, chan_t *other, chan_bcast_t *b,
+    struct msg *m, size_t n, size_t *done, const struct timespec *ts)
+{
+	struct chan_case cs[2];
+	struct msg junk;
+	int idx;
+
+	*done = 1;
+	switch (op) {
+	case OP_SEND:
+		return chan_send(ch, m);
+	case OP_TIMEDSEND:
+		return chan_timedsend(ch, m, ts);
+	case OP_SENDN:
+		return chan_sendn(ch, m, n, done);
+	case OP_TIMEDSENDN:
+		return chan_timedsendn(ch, m, n, done, ts);
+	case OP_BCAST_SEND:
+		return chan_bcast_send(b, m);
+	case OP_RECV:
+		return chan_recv(ch, m);
+	case OP_TIMEDRECV:
+		return chan_timedrecv(ch, m, ts);
+	case OP_RECVN:
+		return chan_recvn(ch, m, n, done);
+	case OP_TIMEDRECVN:
+		return chan_timedrecvn(ch, m, n, done, ts);
+	default:
+		break;
+	}
+	cs[0] = (struct chan_case){ ch, is_send(op) ? CHAN_SEND : CHAN_RECV, m,
+	    -1 };
+	cs[1] = (struct chan_case){ other, CHAN_RECV, &junk, -1 };
+	if (op == OP_SELECT_SEND || op == OP_SELECT_RECV)
+		idx = chan_select(cs, 2);
+	else
+		idx = chan_timedselect(cs, 2, ts);
+	return idx == 0 ? cs[0].err : idx < 0 ? errno : EPROTO;
+}
+
 /* The victim sender: sends 0, 1, 2, ... until it is cancelled. */
 static void *
 victim_send(void *arg)
 {
 	struct trial *tr = arg;
 	struct rng g;
-	struct msg m[BATCH], junk;
-	struct chan_case cs[2];
+	struct msg m[BATCH];
 	struct timespec ts;
 	unsigned long seq = 0;
 	size_t n, done, i;
-	int err, idx;
+	int err;
 
 	rng_seed(&g, tr->seed ^ 0x5eed);
 	for (;;) {
@@ -126,40 +173,9 @@ victim_send(void *arg)
 		for (i = 0; i < n; i++)
 			m[i] = msg_make(0, (uint32_t)(seq + i));
 		tr->v_inflight = seq + n;
-		done = 0;
-		err = 0;
 		ts = victim_deadline(&g);
-		switch (tr->op) {
-		case OP_SEND:
-			err = chan_send(tr->ch, &m[0]);
-			done = 1;
-			break;
-		case OP_TIMEDSEND:
-			err = chan_timedsend(tr->ch, &m[0], &ts);
-			done = 1;
-			break;
-		case OP_SENDN:
-			err = chan_sendn(tr->ch, m, n, &done);
-			break;
-		case OP_TIMEDSENDN:
-			err = chan_timedsendn(tr->ch, m, n, &done, &ts);
-			break;
-		case OP_BCAST_SEND:
-			err = chan_bcast_send(tr->b, &m[0]);
-			done = 1;
-			break;
-		default:
-			cs[0] = (struct chan_case){ tr->ch, CHAN_SEND, &m[0], -1 };
-			cs[1] = (struct chan_case){ tr->other, CHAN_RECV, &junk,
-			    -1 };
-			if (tr->op == OP_SELECT_SEND)
-				idx = chan_select(cs, 2);
-			else
-				idx = chan_timedselect(cs, 2, &ts);
-			err = idx == 0 ? cs[0].err : idx < 0 ? errno : EPROTO;
-			done = 1;
-			break;
-		}
+		err = call_op(tr->op, tr->ch, tr->other, tr->b, m, n, &done,
+		    &ts);
 		if (err == ETIMEDOUT)
 			continue;
 		if (err != 0 || done < 1 || done > n) {
@@ -182,11 +198,10 @@ victim_recv(void *arg)
 {
 	struct trial *tr = arg;
 	struct rng g;
-	struct msg m[BATCH], other;
-	struct chan_case cs[2];
+	struct msg m[BATCH];
 	struct timespec ts;
 	size_t n, done, i;
-	int err, idx;
+	int err;
 
 	rng_seed(&g, tr->seed ^ 0xbeef);
 	for (;;) {
@@ -194,37 +209,11 @@ victim_recv(void *arg)
 		if (tr->v_nrecv + BATCH >= MAXSEQ)
 			pause_us(1000000000);
 		n = 1;
-		done = 0;
 		if (tr->op == OP_RECVN || tr->op == OP_TIMEDRECVN)
 			n = 1 + rng_below(&g, BATCH);
 		ts = victim_deadline(&g);
-		switch (tr->op) {
-		case OP_RECV:
-			err = chan_recv(tr->ch, &m[0]);
-			done = 1;
-			break;
-		case OP_TIMEDRECV:
-			err = chan_timedrecv(tr->ch, &m[0], &ts);
-			done = 1;
-			break;
-		case OP_RECVN:
-			err = chan_recvn(tr->ch, m, n, &done);
-			break;
-		case OP_TIMEDRECVN:
-			err = chan_timedrecvn(tr->ch, m, n, &done, &ts);
-			break;
-		default:
-			cs[0] = (struct chan_case){ tr->ch, CHAN_RECV, &m[0], -1 };
-			cs[1] = (struct chan_case){ tr->other, CHAN_RECV, &other,
-			    -1 };
-			if (tr->op == OP_SELECT_RECV)
-				idx = chan_select(cs, 2);
-			else
-				idx = chan_timedselect(cs, 2, &ts);
-			err = idx == 0 ? cs[0].err : idx < 0 ? errno : EPROTO;
-			done = 1;
-			break;
-		}
+		err = call_op(tr->op, tr->ch, tr->other, NULL, m, n, &done,
+		    &ts);
 		if (err == ETIMEDOUT)
 			continue;
 		if (err != 0 || done < 1 || done > n) {
@@ -613,41 +602,9 @@ static int stranded;
 static int
 qcall(struct qthread *t, struct msg *m, size_t n, size_t *done)
 {
-	struct qtrial *qt = t->qt;
 	struct timespec ts = deadline_us(1000L * 1000000);
-	struct chan_case cs[2];
-	struct msg junk;
-	int idx;
 
-	*done = 1;
-	switch (t->op) {
-	case OP_SEND:
-		return chan_send(qt->ch, m);
-	case OP_TIMEDSEND:
-		return chan_timedsend(qt->ch, m, &ts);
-	case OP_SENDN:
-		return chan_sendn(qt->ch, m, n, done);
-	case OP_TIMEDSENDN:
-		return chan_timedsendn(qt->ch, m, n, done, &ts);
-	case OP_RECV:
-		return chan_recv(qt->ch, m);
-	case OP_TIMEDRECV:
-		return chan_timedrecv(qt->ch, m, &ts);
-	case OP_RECVN:
-		return chan_recvn(qt->ch, m, n, done);
-	case OP_TIMEDRECVN:
-		return chan_timedrecvn(qt->ch, m, n, done, &ts);
-	default:
-		break;
-	}
-	cs[0] = (struct chan_case){ qt->ch, qt->send ? CHAN_SEND : CHAN_RECV,
-	    m, -1 };
-	cs[1] = (struct chan_case){ qt->other, CHAN_RECV, &junk, -1 };
-	if (t->op == OP_SELECT_SEND || t->op == OP_SELECT_RECV)
-		idx = chan_select(cs, 2);
-	else
-		idx = chan_timedselect(cs, 2, &ts);
-	return idx == 0 ? cs[0].err : idx < 0 ? errno : EPROTO;
+	return call_op(t->op, t->qt->ch, t->qt->other, NULL, m, n, done, &ts);
 }
 
 /* A receiver's elements: the main thread's, each once, in order. */
