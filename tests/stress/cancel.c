@@ -959,7 +959,7 @@ main(void)
 	seed = env_ulong("STRESS_SEED", stress_default_seed());
 	n = env_ulong("STRESS_TRIALS", full ? 3000 : 12);
 	nq = env_ulong("STRESS_QUEUE_TRIALS", full ? 200 : 6);
-	strand_s = env_ulong("STRESS_STALL", 60) / 4 + 1;
+	strand_s = stress_strand_s();
 	only = getenv("STRESS_ONLY");
 	for (cfg = 0; cfg < NCFG; cfg++)
 		found |= only == NULL || strcmp(only, cfg_name(cfg)) == 0;

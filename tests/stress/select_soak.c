@@ -436,7 +436,7 @@ main(void)
 	nepochs = env_ulong("STRESS_EPOCHS", full ? 2400 : 64);
 	if (nepochs < 1)
 		nepochs = 1;
-	strand_s = env_ulong("STRESS_STALL", 60) / 4 + 1;
+	strand_s = stress_strand_s();
 	printf("select_soak: seed %llu, %u threads, %s\n",
 	    (unsigned long long)seed, nthreads, full ? "full" : "quick");
 	fflush(stdout);

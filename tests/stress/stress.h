@@ -334,6 +334,25 @@ fatal_handler(int sig)
 			sigaction(sig, &fatal_old[i], NULL);
 }
 
+/* STRESS_STALL: the seconds without progress after which the watchdog aborts. */
+static inline unsigned long
+stress_stall(void)
+{
+	return env_ulong("STRESS_STALL", 60);
+}
+
+/*
+ * The seconds a driver's own liveness check lets a waiter sleep beside
+ * what could complete it, with nothing moving, before it reports a lost
+ * wake-up: a quarter of the watchdog's, so that the report, which names
+ * the stranded waiters, comes before the watchdog's abort.
+ */
+static inline unsigned long
+stress_strand_s(void)
+{
+	return stress_stall() / 4 + 1;
+}
+
 static void
 watchdog_start(void)
 {
@@ -347,7 +366,7 @@ watchdog_start(void)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
 		sigaction(fatal_signals[i], &sa, &fatal_old[i]);
-	stall = env_ulong("STRESS_STALL", 60);
+	stall = stress_stall();
 	if (pthread_create(&t, NULL, watchdog_main, &stall) != 0) {
 		perror("pthread_create");
 		exit(2);
