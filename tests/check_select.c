@@ -999,6 +999,94 @@ START_TEST(select_takes_from_exactly_one_waiting_sender)
 }
 END_TEST
 
+/*
+ * Two waiters asleep on one side of a buffered channel a, queued in
+ * turn: first a select (its case on a, and one on a channel nothing
+ * happens to), then a plain call or another such select.  One batch call
+ * from the main thread then makes two elements or two slots ready at
+ * once.  The channel wakes only its first sleeper, the select, to retry
+ * (no sleeper is woken while one woken earlier has yet to run); the
+ * select takes one and must pass the wake-up on as it leaves, or the
+ * second waiter sleeps beside the other for good, since nothing else
+ * comes to wake it.  The cancellation tests and select_soak reach that
+ * hand-on only by chance; here it is every round.
+ */
+static void
+select_woken_to_retry_passes_it_on(enum chan_op op, bool second_selects)
+{
+	int round, i, v[2], got[2], g[2], idle_v = -1;
+	struct chan_case cases[2][2];
+	struct op w[2];
+	chan_t *a, *idle;
+	size_t n;
+
+	for (round = 0; round < 5; round++) {
+		a = new_chan(sizeof(int), 2, CHAN_BLOCK);
+		idle = new_chan(sizeof(int), 1, CHAN_BLOCK);
+		if (op == CHAN_SEND) {
+			put(a, 1);	/* both full: the senders wait */
+			put(a, 2);
+			put(idle, 3);
+		}
+		for (i = 0; i < 2; i++) {
+			g[i] = op == CHAN_SEND ? 10 + i : -1;
+			cases[i][0] = CASE(a, op, &g[i]);
+			cases[i][1] = CASE(idle, op, &idle_v);
+			if (i == 0 || second_selects)
+				w[i] = (struct op){ .kind = OP_SELECT,
+				    .cases = cases[i], .ncases = 2 };
+			else
+				w[i] = (struct op){ .kind = op == CHAN_SEND ?
+				    OP_SEND : OP_RECV, .ch = a, .val = g[i] };
+			op_start(&w[i]);
+			op_wait_blocked(&w[i]);	/* queued before the next */
+		}
+		if (op == CHAN_SEND) {
+			ck_assert_int_eq(chan_recvn(a, got, 2, &n), 0);
+			ck_assert_int_eq(got[0] * 10 + got[1], 12);
+		} else {
+			got[0] = 1;
+			got[1] = 2;
+			ck_assert_int_eq(chan_sendn(a, got, 2, &n), 0);
+		}
+		ck_assert_uint_eq(n, 2);
+		for (i = 0; i < 2; i++) {
+			op_join(&w[i]);
+			ck_assert_int_eq(w[i].err, 0);
+		}
+		ck_assert_int_eq(cases[0][0].err, 0);
+		if (op == CHAN_SEND) {
+			/* Both elements went in, in either order. */
+			v[0] = take(a);
+			v[1] = take(a);
+			ck_assert_int_eq(v[0] + v[1], 21);
+			ck_assert_int_eq(take(idle), 3);
+		} else {
+			ck_assert_int_eq(g[0] + (second_selects ? g[1] :
+			    w[1].val), 3);
+			ck_assert_int_eq(idle_v, -1);
+		}
+		ck_assert_uint_eq(chan_len(a), 0);
+		ck_assert_uint_eq(chan_len(idle), 0);
+		chan_destroy(a);
+		chan_destroy(idle);
+	}
+}
+
+START_TEST(select_woken_to_receive_passes_the_wake_up_on)
+{
+	select_woken_to_retry_passes_it_on(CHAN_RECV, false);
+	select_woken_to_retry_passes_it_on(CHAN_RECV, true);
+}
+END_TEST
+
+START_TEST(select_woken_to_send_passes_the_wake_up_on)
+{
+	select_woken_to_retry_passes_it_on(CHAN_SEND, false);
+	select_woken_to_retry_passes_it_on(CHAN_SEND, true);
+}
+END_TEST
+
 struct pair_arg {
 	chan_t	*ch;
 	int	 val;
@@ -1304,6 +1392,8 @@ select_suite(void)
 	tcase_add_test(tc, select_mixes_buffered_and_unbuffered);
 	tcase_add_test(tc, select_takes_from_exactly_one_waiting_sender);
 	tcase_add_test(tc, racing_sends_complete_exactly_one_case);
+	tcase_add_test(tc, select_woken_to_receive_passes_the_wake_up_on);
+	tcase_add_test(tc, select_woken_to_send_passes_the_wake_up_on);
 	tcase_add_test(tc, tryselect_send_succeeds_with_waiting_receiver);
 	tcase_add_test(tc, tryselect_pairs_with_blocked_select);
 	suite_add_tcase(s, tc);
