@@ -156,7 +156,8 @@ $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) -o $@ $< $(STATIC) $(LDFLAGS)
 
-$(BUILD)/stress/%: tests/stress/%.c $(wildcard tests/stress/*.h) $(STATIC)
+$(BUILD)/stress/%: tests/stress/%.c $(wildcard tests/stress/*.h) tests/seed.h \
+    $(STATIC)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) -lm
 

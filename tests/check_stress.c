@@ -12,7 +12,7 @@
  *
  * Counts are modest so that the suite runs in seconds, and scaled down under
  * a sanitizer (see stresslib.h; CHAN_STRESS_SCALE=10 for a longer soak).
- * The suite prints its seed; CHAN_STRESS_SEED=<seed> repeats its random
+ * The suite prints its seed; STRESS_SEED=<seed> repeats its random
  * choices (not its threads' timing).
  */
 #define _GNU_SOURCE

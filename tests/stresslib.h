@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the multi-threaded Check suites (check_stress.c,
  * check_cancel.c): scaled message counts, deadlines, a small random number
- * generator seeded from one seed a run (printed; $CHAN_STRESS_SEED repeats
+ * generator seeded from one seed a run (printed; $STRESS_SEED repeats
  * it), a way to know that a thread sleeps inside a blocking call, and a
  * place where worker threads leave the first failure they saw, and a
  * teardown that checks no thread is left counted among the blocked.
@@ -34,6 +34,7 @@
 #include <check.h>
 
 #include "chan.h"
+#include "seed.h"
 #include "internal.h"	/* chan__nblocked */
 
 /* Sanitized builds run 5-15 times slower: they get fewer messages. */
@@ -112,11 +113,11 @@ stress_rand(uint64_t *state)
 }
 
 /*
- * The seed of a run: $CHAN_STRESS_SEED, or else taken from the clock the
- * first time it is asked for.  A suite's main calls stress_announce_seed()
+ * The seed of a run (seed.h: $STRESS_SEED, or a new one), chosen the first
+ * time it is asked for.  A suite's main calls stress_announce_seed()
  * before it runs its tests (before Check forks them, so that every test
- * sees the same one), which prints it: CHAN_STRESS_SEED=<seed> then repeats
- * a failing run's random choices, though not its threads' timing.
+ * sees the same one), which prints it: STRESS_SEED=<seed> then repeats a
+ * failing run's random choices, though not its threads' timing.
  */
 static uint64_t stress_base;
 static atomic_ulong stress_nseeds;
@@ -124,19 +125,9 @@ static atomic_ulong stress_nseeds;
 static inline uint64_t
 stress_base_seed(void)
 {
-	const char *s = getenv("CHAN_STRESS_SEED");
-	struct timespec ts;
-
-	if (stress_base == 0) {
-		if (s != NULL && *s != '\0')
-			stress_base = strtoull(s, NULL, 0);
-		else {
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			stress_base = (uint64_t)ts.tv_sec * 1000000000u +
-			    (uint64_t)ts.tv_nsec;
-		}
-		stress_base |= 1;	/* never 0: it says "not chosen yet" */
-	}
+	/* Never 0, which says "not chosen yet": seeds are odd. */
+	if (stress_base == 0)
+		stress_base = (uint64_t)stress_run_seed() | 1;
 	return stress_base;
 }
 
@@ -145,7 +136,7 @@ stress_announce_seed(const char *suite)
 {
 	unsigned long long seed = stress_base_seed();
 
-	printf("%s: seed %llu (CHAN_STRESS_SEED=%llu to repeat)\n", suite,
+	printf("%s: seed %llu (STRESS_SEED=%llu to repeat)\n", suite,
 	    seed, seed);
 	fflush(stdout);
 }

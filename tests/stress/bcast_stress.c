@@ -388,7 +388,7 @@ main(void)
 	static const unsigned npubs[] = { 1, 2, 4 };
 	unsigned pi, nc, cr, n = 0;
 
-	seed = env_ulong("STRESS_SEED", stress_default_seed());
+	seed = stress_run_seed();
 	quota = env_ulong("STRESS_MESSAGES", full ? 20000 : 1000);
 	rounds = full ? 2 : 1;
 	printf("bcast_stress: seed %llu, %s\n", (unsigned long long)seed,

@@ -956,7 +956,7 @@ main(void)
 	uint64_t seed;
 	double start = now_sec();
 
-	seed = env_ulong("STRESS_SEED", stress_default_seed());
+	seed = stress_run_seed();
 	n = env_ulong("STRESS_TRIALS", full ? 3000 : 12);
 	nq = env_ulong("STRESS_QUEUE_TRIALS", full ? 200 : 6);
 	strand_s = stress_strand_s();

@@ -429,7 +429,7 @@ main(void)
 	uint64_t seed, x;
 	int err;
 
-	seed = env_ulong("STRESS_SEED", stress_default_seed());
+	seed = stress_run_seed();
 	nthreads = (unsigned)env_ulong("STRESS_THREADS", 32);
 	want = env_ulong("STRESS_SELECTS", full ? 100000000UL : 200000UL);
 	seconds = (double)env_ulong("STRESS_SECONDS", full ? 120 : 2);

@@ -852,7 +852,7 @@ main(void)
 	const char *only = getenv("STRESS_ONLY");
 
 	full = stress_full();
-	seed = base_seed = env_ulong("STRESS_SEED", stress_default_seed());
+	seed = base_seed = stress_run_seed();
 	messages = env_ulong("STRESS_MESSAGES", full ? 150000000UL : 300000UL);
 	seconds = (double)env_ulong("STRESS_SECONDS", full ? 480 : 3);
 	printf("stress: seed %llu (STRESS_SEED=%llu to repeat), %s\n",

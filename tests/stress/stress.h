@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "../seed.h"
 
 /* A message: who sent it, its sequence number, and a check word over both. */
 struct msg {
@@ -123,25 +124,6 @@ env_ulong(const char *name, unsigned long dflt)
 		exit(2);
 	}
 	return v;
-}
-
-/*
- * The seed of a run that STRESS_SEED does not give: the time of day, the
- * process id and the monotonic clock's nanoseconds, so that drivers
- * started in the same second (two builds' make check at once) differ; the
- * time of day alone gave them the same seed.  An unsigned long, since that
- * is what STRESS_SEED is read back as.
- */
-static unsigned long
-stress_default_seed(void)
-{
-	struct timespec ts;
-	uint64_t x;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	x = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32 ^
-	    (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL;
-	return (unsigned long)(x ^ x >> 32);
 }
 
 /* xorshift64*: a cheap per-thread generator; never shared between threads. */
