@@ -29,9 +29,11 @@
  * buffer lets the look pass the link).  The model checks the protocol's
  * logic given the fences, not the fences.
  *
- * The correspondence, step by step (file:line as of the commit that added
- * this model; whoever changes one of these functions updates the model and
- * this table):
+ * The correspondence, step by step.  Lines, here and below, are those of
+ * commit 12acc1a, which added this model (`git show 12acc1a:src/chan.c`):
+ * later changes move them, as eceb6d0 moved chan.c's from 466 on by seven
+ * lines, and the function names find the code today.  Whoever changes
+ * what one of these functions does updates the model and this table:
  *
  *   model                    C
  *   lock, unlock, qlock      chan__lock / chan__unlock(_fence) internal.h
