@@ -14,7 +14,8 @@
 #   make model-progress  the model searched for livelocks (about 90 s)
 #   make fuzz            the differential fuzzer, tests/fuzz/, under libFuzzer
 #                        (clang) for FUZZ_SECONDS (60) or FUZZ_RUNS inputs
-#   make bench | demo
+#   make bench           the benchmarks (about 3 min); make bench-full, 15 runs
+#   make demo            the worker pool server under its own load
 
 CC	?= cc
 CFLAGS	?= -O2 -g
