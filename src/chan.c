@@ -509,18 +509,23 @@ offset(const chan_t *ch, const void *elems, size_t k)
 }
 
 /*
- * CHAN_SLIDE on a full ring: discards the oldest element.  The caller holds
- * send_mu, and recv_mu too if have_recv; a receiver may have made room
- * meanwhile, in which case nothing is discarded.
+ * CHAN_SLIDE on a full ring: discards the oldest element and puts elem in
+ * its place, as one step.  The caller holds send_mu, and recv_mu too if
+ * have_recv; a receiver may have made room meanwhile, in which case
+ * nothing is discarded.  recv_mu stays held until elem is in: between the
+ * two a receiver would find the ring one short (empty, at capacity 1), a
+ * state the channel never has, and a chan_tryrecv would fail with EAGAIN
+ * on a channel that held an element before the send and after it.
  */
 static void
-slide(chan_t *ch, bool have_recv)
+slide_put(chan_t *ch, const void *elem, bool have_recv)
 {
 	if (!have_recv)
 		chan__lock(&ch->recv_mu);
 	if (own_tail(ch) - own_head(ch) >= ch->cap)
 		ring_take(ch, NULL, 1);
 	ch->head_cache = own_head(ch);
+	ring_put(ch, elem, 1);
 	if (!have_recv)
 		chan__unlock(&ch->recv_mu);
 }
@@ -544,9 +549,10 @@ buf_send_locked(chan_t *ch, const void *elems, size_t n, size_t *sent,
 		return EPIPE;
 	if (ch->policy == CHAN_SLIDE) {
 		for (i = n > ch->cap ? n - ch->cap : 0; i < n; i++) {
-			if (!has_room(ch))
-				slide(ch, have_recv);
-			ring_put(ch, offset(ch, elems, i), 1);
+			if (has_room(ch))
+				ring_put(ch, offset(ch, elems, i), 1);
+			else
+				slide_put(ch, offset(ch, elems, i), have_recv);
 		}
 		*sent = n;
 		return 0;

@@ -27,6 +27,7 @@
 #include "internal.h"
 
 static void	relocking(chan__mutex *);
+static void	unlocking(chan__mutex *);
 static void	fencing(memory_order);
 
 /*
@@ -41,10 +42,12 @@ real_fence(void)
 }
 
 #define chan__lock	relocking
+#define chan__unlock	unlocking
 #undef atomic_thread_fence
 #define atomic_thread_fence(order)	fencing(order)
 #include "chan.c"
 #undef atomic_thread_fence
+#undef chan__unlock
 #undef chan__lock
 
 #include "testutil.h"
@@ -70,6 +73,27 @@ relocking(chan__mutex *mu)
 		f(arrange_arg);
 	}
 	chan__lock(mu);
+}
+
+/*
+ * Armed: after_unlock(after_unlock_arg) runs right after the calling
+ * thread's next unlock of unlock_armed_mu, with the rest of its call still
+ * to come.
+ */
+static _Thread_local chan__mutex *unlock_armed_mu;
+static _Thread_local void (*after_unlock)(void *);
+static _Thread_local void *after_unlock_arg;
+
+static void
+unlocking(chan__mutex *mu)
+{
+	void (*f)(void *) = after_unlock;
+
+	chan__unlock(mu);
+	if (f != NULL && mu == unlock_armed_mu) {
+		after_unlock = NULL;
+		f(after_unlock_arg);
+	}
 }
 
 #define CALL_VAL	300	/* what the call under test sends */
@@ -191,6 +215,82 @@ START_TEST(recv_relocked_after_poll_serves_sender)
 	complete_after_relock(3, CHAN_BLOCK, RECV);
 	complete_after_relock(1, CHAN_BLOCK, TIMEDRECV);
 	complete_after_relock(3, CHAN_BLOCK, TIMEDRECV);
+}
+END_TEST
+
+/*
+ * A CHAN_SLIDE send into a full ring takes the oldest element out and puts
+ * its own in as one step for the receivers: a receive made as the send
+ * lets go of recv_mu finds the ring full, the send's element last.  The
+ * send used to drop recv_mu between the two, and a receive there found
+ * the ring one short: at capacity 1, chan_tryrecv failed with EAGAIN on a
+ * channel that held an element before the send and after it, which no
+ * order of the two calls gives (tests/stress/linearize found it).
+ */
+struct slide_window {
+	chan_t		*ch;
+	size_t		 cap, got;
+	int		 err, v[3];
+	bool		 ran;
+};
+
+static void
+receive_all(void *arg)
+{
+	struct slide_window *sw = arg;
+
+	sw->ran = true;
+	sw->err = chan_tryrecvn(sw->ch, sw->v, sw->cap, &sw->got);
+}
+
+static void
+slide_in_one_step(size_t cap, enum call call)
+{
+	struct slide_window sw = { .ch = new_chan(sizeof(int), cap,
+	    CHAN_SLIDE), .cap = cap, .err = -1 };
+	struct timespec dl = deadline_in(60000);
+	int v = CALL_VAL, r = -1;
+	size_t i;
+
+	for (i = 0; i < cap; i++)
+		put(sw.ch, OLD + (int)i);	/* full */
+	unlock_armed_mu = &sw.ch->recv_mu;
+	after_unlock_arg = &sw;
+	after_unlock = receive_all;
+	switch (call) {
+	case TRYSEND:
+		r = chan_trysend(sw.ch, &v);
+		break;
+	case SEND:
+		r = chan_send(sw.ch, &v);
+		break;
+	default:
+		r = chan_timedsend(sw.ch, &v, &dl);
+		break;
+	}
+	after_unlock = NULL;
+	ck_assert_int_eq(r, 0);
+	ck_assert_msg(sw.ran, "capacity %zu: %s never unlocked recv_mu",
+	    cap, call_name[call]);
+	ck_assert_msg(sw.err == 0 && sw.got == cap, "capacity %zu: a receive "
+	    "as %s let go of recv_mu found %zu of %zu elements (%s)", cap,
+	    call_name[call], sw.err == 0 ? sw.got : 0, cap,
+	    sw.err == 0 ? "0" : strerror(sw.err));
+	for (i = 0; i + 1 < cap; i++)
+		ck_assert_int_eq(sw.v[i], OLD + 1 + (int)i);
+	ck_assert_int_eq(sw.v[cap - 1], CALL_VAL);
+	ck_assert_uint_eq(chan_len(sw.ch), 0);
+	chan_destroy(sw.ch);
+}
+
+START_TEST(slide_discards_and_puts_in_one_step)
+{
+	slide_in_one_step(1, TRYSEND);
+	slide_in_one_step(3, TRYSEND);
+	slide_in_one_step(1, SEND);
+	slide_in_one_step(3, SEND);
+	slide_in_one_step(1, TIMEDSEND);
+	slide_in_one_step(3, TIMEDSEND);
 }
 END_TEST
 
@@ -327,6 +427,7 @@ main(void)
 	ADD(s, send_relocked_for_policy_serves_receiver);
 	ADD(s, send_relocked_after_poll_serves_receiver);
 	ADD(s, recv_relocked_after_poll_serves_sender);
+	ADD(s, slide_discards_and_puts_in_one_step);
 	ADD(s, waiter_fences_between_link_and_second_look);
 
 	sr = srunner_create(s);
