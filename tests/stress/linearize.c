@@ -74,7 +74,10 @@
  *    discards one that, in every order, would have fitted); and chan_len,
  *    which reads head, then tail, with no lock, counts cap - 1 on a full
  *    CHAN_SLIDE channel while a send slides (head moved, tail not yet).
- *    No note has come from CHAN_BLOCK.
+ *    A CHAN_BLOCK batch, too, reaches the receivers element by element
+ *    (each slot published on its own): 30 of 400000 histories of one
+ *    full run with SPIN busy beside it, none in runs on a quieter
+ *    machine.
  *
  *  - Not checked: which of several waiters gets an element (the API
  *    promises no order), fairness and progress (cancel, select_soak),
