@@ -165,7 +165,8 @@ plan(struct hist *h, uint64_t seed, unsigned long index)
 	uint8_t id = 1;
 
 	memset(h, 0, sizeof(*h));
-	rng_seed(&r, seed ^ msg_check((uint32_t)index, (uint32_t)(index >> 32)));
+	rng_seed(&r, seed ^ msg_check((uint32_t)index,
+	    (uint32_t)((uint64_t)index >> 32)));
 	h->index = index;
 	/*
 	 * Half the histories have two threads, as many as CPUs here, which
