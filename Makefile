@@ -245,9 +245,11 @@ stress: $(STRESS)
 
 # The waiter hand-off protocol (waiter.c, chan.c, select.c) as a Promela
 # model: SPIN explores every interleaving of each scenario of
-# tests/model/ (about 20 s here; apt-get install spin), and rejects each of
-# the model's mutants, a bug the C code could have (about 25 s).  A failure
-# leaves its trail in $(BUILD)/model/; tests/model/run.sh says how to read it.
+# tests/model/ (about 15 s here, two verifiers at a time; apt-get install
+# spin), and rejects each of the model's mutants, a bug the C code could
+# have (about 18 s).  A failure leaves its trail in $(BUILD)/model/;
+# tests/model/run.sh says how to read it, and MODEL_JOBS=1 runs one
+# verifier at a time.
 model:
 	BUILD=$(BUILD) sh tests/model/run.sh
 

@@ -18,12 +18,15 @@
 # run 'spin -t [-DMUT_...] <scenario>.pml' to replay it (the printed lines
 # are the model's events; -p adds every step).  MODEL_FLAGS goes to spin
 # (MODEL_FLAGS=-DMUT_NO_BATON: the scenarios with that mutant compiled in).
-# Needs spin and a C compiler.
+# MODEL_JOBS verifiers run at once (the number of CPUs unless set): each
+# is a job of its own, so their lines come in the list's order once all
+# have finished.  Needs spin, a C compiler and xargs -P.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-build}
 CC=${MODEL_CC:-cc}
+JOBS=${MODEL_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 
 SCENARIOS="unbuf ring select cancel cancel_select cancel_send"
 
@@ -77,36 +80,62 @@ summary() {
 	echo "$states states, ${secs:-0} s"
 }
 
-status=0
-if [ "${1:-}" = progress ]; then
-	PANFLAGS=-DNP
-	PANRUN=-l
-fi
-if [ "${1:-}" != mutants ]; then
-	for s in $SCENARIOS; do
-		pan "$s" || { echo "FAIL: $s: no verifier"; status=1; continue; }
-		if grep -q "errors: 0" "$out" &&
-		    ! grep -qiE "depth too small|out of memory|search not completed" \
-		    "$out"; then
+# job mode item: one verifier (mode model or progress: item a scenario;
+# mutants: mutant:scenario), whose verdict goes on a line (or more, for a
+# failure) to <its directory>/verdict.
+job() {
+	if [ "$1" = progress ]; then
+		PANFLAGS=-DNP
+		PANRUN=-l
+	fi
+	if [ "$1" != mutants ]; then
+		s=$2
+		v=$BUILD/model/$s/verdict
+		pan "$s" || { echo "FAIL: $s: no verifier" >"$v"; return; }
+		cut="depth too small|out of memory|search not completed"
+		if grep -q "errors: 0" "$out" && ! grep -qiE "$cut" "$out"; then
 			echo "== model${PANRUN:+ progress} $s: $(summary): ok"
 		else
 			echo "FAIL: model $s ($BUILD/model/$s):"
 			grep -E "^pan|errors:|depth|memory" "$out" | head -5
-			status=1
-		fi
-	done
-	exit $status
-fi
-
-for ms in $MUTANTS; do
-	m=${ms%%:*}
-	s=${ms#*:}
-	pan "$s" "$m" || { echo "FAIL: $m: no verifier"; status=1; continue; }
+		fi >"$v"
+		return
+	fi
+	m=${2%%:*}
+	s=${2#*:}
+	v=$BUILD/model/$s-$m/verdict
+	pan "$s" "$m" || { echo "FAIL: $m: no verifier" >"$v"; return; }
 	if grep -qE "errors: [1-9]" "$out"; then
 		echo "== mutant $m on $s: $(grep -m1 '^pan:1:' "$out" |
-		    sed 's/^pan:1: //')"
+		    sed 's/^pan:1: //')" >"$v"
 	else
-		echo "FAIL: mutant $m survived $s ($(summary))"
+		echo "FAIL: mutant $m survived $s ($(summary))" >"$v"
+	fi
+}
+
+if [ "${1:-}" = job ]; then
+	job "$2" "$3"
+	exit 0
+fi
+
+mode=${1:-model}
+case $mode in
+mutants)	items=$MUTANTS ;;
+*)		items=$SCENARIOS ;;
+esac
+# shellcheck disable=SC2086 # one item a word
+printf '%s\n' $items | xargs -P "$JOBS" -I{} sh "$0" job "$mode" {} || true
+status=0
+for it in $items; do
+	case $mode in
+	mutants)	d=$BUILD/model/${it#*:}-${it%%:*} ;;
+	*)		d=$BUILD/model/$it ;;
+	esac
+	if [ -f "$d/verdict" ]; then
+		cat "$d/verdict"
+		! grep -q '^FAIL' "$d/verdict" || status=1
+	else
+		echo "FAIL: $it: no verdict"
 		status=1
 	fi
 done
