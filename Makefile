@@ -245,9 +245,9 @@ stress: $(STRESS)
 
 # The waiter hand-off protocol (waiter.c, chan.c, select.c) as a Promela
 # model: SPIN explores every interleaving of each scenario of
-# tests/model/ (about 15 s here, two verifiers at a time; apt-get install
+# tests/model/ (about 20 s here, two verifiers at a time; apt-get install
 # spin), and rejects each of the model's mutants, a bug the C code could
-# have (about 18 s).  A failure leaves its trail in $(BUILD)/model/;
+# have (about 20 s).  A failure leaves its trail in $(BUILD)/model/;
 # tests/model/run.sh says how to read it, and MODEL_JOBS=1 runs one
 # verifier at a time.
 model:
@@ -257,7 +257,7 @@ model-mutants:
 	BUILD=$(BUILD) sh tests/model/run.sh mutants
 
 # The same scenarios searched for a livelock instead (a cycle in which no
-# call returns): about 90 s here, not run by CI.
+# call returns): about 80 s here, not run by CI.
 model-progress:
 	BUILD=$(BUILD) sh tests/model/run.sh progress
 # The fuzzer: tests/fuzz/chan_fuzz.c and the library's sources built

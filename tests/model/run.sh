@@ -28,7 +28,8 @@ BUILD=${BUILD:-build}
 CC=${MODEL_CC:-cc}
 JOBS=${MODEL_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 
-SCENARIOS="unbuf ring select cancel cancel_select cancel_send"
+SCENARIOS="unbuf ring select cancel cancel_select cancel_send
+close_unbuf close_ring close_retry close_select drop slide"
 
 # mutant:scenario, the scenario that shows each mutant.
 MUTANTS="
@@ -44,6 +45,15 @@ MUT_SELECT_NO_SERVE:select
 MUT_SELECT_NO_UNLINK:select
 MUT_CANCEL_NO_PASS:cancel
 MUT_CANCEL_BLIND_ABORT:cancel_send
+MUT_CLOSE_NO_WAKE_RECV:close_ring
+MUT_CLOSE_DROP_QUEUE:close_ring
+MUT_CLOSE_MARK_LATE:close_ring
+MUT_CLOSE_EPIPE_REST:close_retry
+MUT_EPIPE_BEFORE_DRAIN:close_ring
+MUT_SEND_AFTER_CLOSE:close_ring
+MUT_SLIDE_SPLIT:slide
+MUT_SLIDE_NO_RECHECK:slide
+MUT_SLIDE_NO_PUBLISHED:slide
 "
 
 command -v spin >/dev/null 2>&1 || {
