@@ -7,7 +7,7 @@
 #   make portable        the same with pthread mutexes (-DCHAN_NO_FUTEX)
 #   make valgrind        helgrind and memcheck over the suites (as CI does)
 #   make m32 | arm64     check as a 32-bit x86 / an aarch64 program (as CI does)
-#   make stress          the stress drivers in tests/stress/, long (about 4 min)
+#   make stress          the stress drivers in tests/stress/, long (about 5 min)
 #   make model           SPIN checks every interleaving of the waiter
 #                        hand-off's model in tests/model/ (needs spin)
 #   make model-mutants   and that it rejects each of the model's mutants
