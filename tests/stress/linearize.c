@@ -437,17 +437,28 @@ chunk_end(const struct hist *h, struct cfg *c, int t, const struct op *o)
 	return true;
 }
 
-/* A CHAN_SLIDE send of element v, one step; false if it cannot be now. */
+/*
+ * One element v of a send into the ring, the caller having counted the
+ * room: under CHAN_SLIDE a full ring's oldest goes, as one step with the
+ * put.  False if it cannot be now.
+ */
 static bool
-slide_put(const struct hist *h, struct cfg *c, uint8_t v)
+put(const struct hist *h, struct cfg *c, uint8_t v)
 {
-	if (c->qlen == h->cap) {
+	if (h->policy == CHAN_SLIDE && c->qlen == h->cap) {
 		if (c->rown != 0)
 			return false;	/* the discard takes recv_mu */
 		pop(c);
 	}
 	push(c, v);
 	return true;
+}
+
+/* A chunk of thread t's call starts: its first (1) or its second (3). */
+static void
+chunk_start(struct cfg *c, int t)
+{
+	c->ph[t] = c->ph[t] == 2 ? 3 : 1;
 }
 
 /*
@@ -467,21 +478,13 @@ send_chunk(const struct checker *k, const struct cfg *s, int t,
 			return chunk_end(h, out, t, o);
 		out->sown = (uint8_t)(t + 1);
 		out->quota[t] = (uint8_t)(out->done[t] + q);
-		out->ph[t] = out->ph[t] == 2 ? 3 : 1;
+		chunk_start(out, t);
 		return 1;
 	}
-	while (q-- > 0) {
-		if (h->policy == CHAN_SLIDE) {
-			if (!slide_put(h, out, o->val[out->done[t]++]))
-				return 0;
-		} else {
-			push(out, o->val[out->done[t]++]);
-		}
-	}
-	if (out->ph[t] == 0)
-		out->ph[t] = 1;
-	else if (out->ph[t] == 2)
-		out->ph[t] = 3;
+	while (q-- > 0)
+		if (!put(h, out, o->val[out->done[t]++]))
+			return 0;
+	chunk_start(out, t);
 	return chunk_end(h, out, t, o);
 }
 
@@ -517,12 +520,8 @@ send_step(const struct checker *k, const struct cfg *s, int t,
 	if (s->ph[t] == 1 || s->ph[t] == 3) {
 		/* Relaxed: the chunk's next element. */
 		*out = *s;
-		if (h->policy == CHAN_SLIDE) {
-			if (!slide_put(h, out, o->val[out->done[t]++]))
-				return 0;
-		} else {
-			push(out, o->val[out->done[t]++]);
-		}
+		if (!put(h, out, o->val[out->done[t]++]))
+			return 0;
 		if (out->done[t] < out->quota[t])
 			return 1;
 		return chunk_end(h, out, t, o);
@@ -579,17 +578,14 @@ recv_chunk(const struct checker *k, const struct cfg *s, int t,
 		/* Decided now, taken at a later step, recv_mu held. */
 		out->rown = (uint8_t)(t + 1);
 		out->quota[t] = (uint8_t)(out->done[t] + q);
-		out->ph[t] = out->ph[t] == 2 ? 3 : 1;
+		chunk_start(out, t);
 		return 1;
 	}
 	for (i = 0; i < q; i++) {
 		pop(out);
 		out->done[t]++;
 	}
-	if (out->ph[t] == 0)
-		out->ph[t] = 1;
-	else if (out->ph[t] == 2)
-		out->ph[t] = 3;
+	chunk_start(out, t);
 	return chunk_end(h, out, t, o);
 }
 
