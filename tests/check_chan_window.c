@@ -111,6 +111,24 @@ static const char *const call_name[] = {
 	"chan_timedrecv",
 };
 
+/* Makes call on ch, sending *v or receiving into it; dl for the timed. */
+static int
+make_call(enum call call, chan_t *ch, int *v, const struct timespec *dl)
+{
+	switch (call) {
+	case TRYSEND:
+		return chan_trysend(ch, v);
+	case SEND:
+		return chan_send(ch, v);
+	case TIMEDSEND:
+		return chan_timedsend(ch, v, dl);
+	case RECV:
+		return chan_recv(ch, v);
+	default:
+		return chan_timedrecv(ch, v, dl);
+	}
+}
+
 /*
  * One call on a new channel of capacity cap and the policy given, which
  * finds the ring full (a send) or empty (a receive) under its first lock
@@ -125,7 +143,7 @@ complete_after_relock(size_t cap, enum chan_policy policy, enum call call)
 	struct timespec dl = deadline_in(60000);
 	_Atomic size_t *queued = win.send ? &win.ch->nrecvw : &win.ch->nsendw;
 	struct chan__waiter *w;
-	int v = win.send ? CALL_VAL : -1, r = -1, state;
+	int v = win.send ? CALL_VAL : -1, r, state;
 	size_t i;
 
 	if (win.send) {
@@ -136,23 +154,7 @@ complete_after_relock(size_t cap, enum chan_policy policy, enum call call)
 	armed_skip = 1;
 	arrange_arg = &win;
 	arrange = window_make_ready;
-	switch (call) {
-	case TRYSEND:
-		r = chan_trysend(win.ch, &v);
-		break;
-	case SEND:
-		r = chan_send(win.ch, &v);
-		break;
-	case TIMEDSEND:
-		r = chan_timedsend(win.ch, &v, &dl);
-		break;
-	case RECV:
-		r = chan_recv(win.ch, &v);
-		break;
-	case TIMEDRECV:
-		r = chan_timedrecv(win.ch, &v, &dl);
-		break;
-	}
+	r = make_call(call, win.ch, &v, &dl);
 	arrange = NULL;
 	ck_assert_msg(win.arranged, "capacity %zu, policy %d, %s returned %d "
 	    "before its second lock", cap, (int)policy, call_name[call], r);
@@ -249,7 +251,7 @@ slide_in_one_step(size_t cap, enum call call)
 	struct slide_window sw = { .ch = new_chan(sizeof(int), cap,
 	    CHAN_SLIDE), .cap = cap, .err = -1 };
 	struct timespec dl = deadline_in(60000);
-	int v = CALL_VAL, r = -1;
+	int v = CALL_VAL, r;
 	size_t i;
 
 	for (i = 0; i < cap; i++)
@@ -257,17 +259,7 @@ slide_in_one_step(size_t cap, enum call call)
 	unlock_armed_mu = &sw.ch->recv_mu;
 	after_unlock_arg = &sw;
 	after_unlock = receive_all;
-	switch (call) {
-	case TRYSEND:
-		r = chan_trysend(sw.ch, &v);
-		break;
-	case SEND:
-		r = chan_send(sw.ch, &v);
-		break;
-	default:
-		r = chan_timedsend(sw.ch, &v, &dl);
-		break;
-	}
+	r = make_call(call, sw.ch, &v, &dl);
 	after_unlock = NULL;
 	ck_assert_int_eq(r, 0);
 	ck_assert_msg(sw.ran, "capacity %zu: %s never unlocked recv_mu",
