@@ -17,8 +17,11 @@
  * This program compiles src/chan.c itself, with its chan__lock calls
  * going through relocking() below, which, once armed, runs the test's
  * arrange step on the calling thread before that thread's second lock of
- * the channel's lock for that side, and its atomic_thread_fence calls
- * through fencing() (see waiter_fences_between_link_and_second_look).
+ * the channel's lock for that side, its unlocks through unlocking() and
+ * unlocking_fence(), which once armed run a step right after the thread
+ * lets go of a lock (see slide_discards_and_puts_in_one_step and
+ * try_recv_reads_closed_under_its_lock), and its atomic_thread_fence
+ * calls through fencing() (see waiter_fences_between_link_and_second_look).
  * Its channel functions are that copy (libchan.a's chan.o is not linked
  * in); the library has no hook.
  */
@@ -28,6 +31,7 @@
 
 static void	relocking(chan__mutex *);
 static void	unlocking(chan__mutex *);
+static void	unlocking_fence(chan__mutex *);
 static void	fencing(memory_order);
 
 /*
@@ -43,10 +47,12 @@ real_fence(void)
 
 #define chan__lock	relocking
 #define chan__unlock	unlocking
+#define chan__unlock_fence	unlocking_fence
 #undef atomic_thread_fence
 #define atomic_thread_fence(order)	fencing(order)
 #include "chan.c"
 #undef atomic_thread_fence
+#undef chan__unlock_fence
 #undef chan__unlock
 #undef chan__lock
 
@@ -77,23 +83,36 @@ relocking(chan__mutex *mu)
 
 /*
  * Armed: after_unlock(after_unlock_arg) runs right after the calling
- * thread's next unlock of unlock_armed_mu, with the rest of its call still
- * to come.
+ * thread's next unlock of unlock_armed_mu (with or without the fence),
+ * with the rest of its call still to come.
  */
 static _Thread_local chan__mutex *unlock_armed_mu;
 static _Thread_local void (*after_unlock)(void *);
 static _Thread_local void *after_unlock_arg;
 
 static void
-unlocking(chan__mutex *mu)
+unlocked(chan__mutex *mu)
 {
 	void (*f)(void *) = after_unlock;
 
-	chan__unlock(mu);
 	if (f != NULL && mu == unlock_armed_mu) {
 		after_unlock = NULL;
 		f(after_unlock_arg);
 	}
+}
+
+static void
+unlocking(chan__mutex *mu)
+{
+	chan__unlock(mu);
+	unlocked(mu);
+}
+
+static void
+unlocking_fence(chan__mutex *mu)
+{
+	chan__unlock_fence(mu);
+	unlocked(mu);
 }
 
 #define CALL_VAL	300	/* what the call under test sends */
@@ -287,6 +306,95 @@ START_TEST(slide_discards_and_puts_in_one_step)
 END_TEST
 
 /*
+ * A try receive that finds the ring empty answers for the state it found:
+ * EAGAIN if the channel was open then, EPIPE only if it was closed, read
+ * under recv_mu like the ring.  Read after letting go of recv_mu, closed
+ * may belong to a later state: an element sent and the channel closed in
+ * between make the receive fail with EPIPE while the ring still holds the
+ * element, a state in which the channel is never both empty and closed.
+ * The unlock hook sends and closes right after the call lets go of
+ * recv_mu.  (A try select may look again after its first pass and take
+ * the element: that is an answer too.)
+ */
+enum try_recv {
+	TRYRECV,
+	TRYRECVN,
+	TRYSELECT,
+};
+
+static const char *const try_recv_name[] = {
+	"chan_tryrecv", "chan_tryrecvn", "chan_tryselect",
+};
+
+static void
+send_and_close(void *arg)
+{
+	chan_t *ch = arg;
+	int v = CALL_VAL;
+
+	ck_assert_int_eq(chan_trysend(ch, &v), 0);
+	ck_assert_int_eq(chan_close(ch), 0);
+}
+
+static int
+make_try_recv(enum try_recv call, chan_t *ch, int *v, size_t n)
+{
+	struct chan_case c = { .ch = ch, .op = CHAN_RECV, .elem = v };
+	size_t got = 0;
+	int r;
+
+	switch (call) {
+	case TRYRECV:
+		return chan_tryrecv(ch, v);
+	case TRYRECVN:
+		r = chan_tryrecvn(ch, v, n, &got);
+		ck_assert_uint_eq(got, 0);
+		return r;
+	default:
+		if (chan_tryselect(&c, 1) == 0)
+			return c.err;
+		return errno;
+	}
+}
+
+static void
+empty_when_looked(size_t cap, enum try_recv call, size_t n)
+{
+	chan_t *ch = new_chan(sizeof(int), cap, CHAN_BLOCK);
+	int v[3] = { -1, -1, -1 }, r;
+
+	unlock_armed_mu = &ch->recv_mu;
+	after_unlock_arg = ch;
+	after_unlock = send_and_close;
+	r = make_try_recv(call, ch, v, n);
+	ck_assert_msg(after_unlock == NULL, "capacity %zu: %s never let go "
+	    "of recv_mu", cap, try_recv_name[call]);
+	after_unlock = NULL;
+	ck_assert_msg(r == EAGAIN || r == 0, "capacity %zu: %s (n %zu) "
+	    "found the ring empty and the channel open, and failed with %s "
+	    "with an element in the ring", cap, try_recv_name[call], n,
+	    strerror(r));
+	if (r == EAGAIN) {
+		ck_assert_uint_eq(chan_len(ch), 1);
+		ck_assert_int_eq(chan_recv(ch, v), 0);
+	}
+	ck_assert_int_eq(v[0], CALL_VAL);
+	ck_assert_int_eq(chan_recv(ch, v), EPIPE);
+	chan_destroy(ch);
+}
+
+START_TEST(try_recv_reads_closed_under_its_lock)
+{
+	empty_when_looked(1, TRYRECV, 1);
+	empty_when_looked(3, TRYRECV, 1);
+	empty_when_looked(1, TRYRECVN, 1);
+	empty_when_looked(3, TRYRECVN, 3);
+	empty_when_looked(1, TRYSELECT, 1);
+	empty_when_looked(3, TRYSELECT, 1);
+}
+END_TEST
+
+/*
  * The waiter's half of the hand-shake at the top of src/chan.c: a send or
  * receive about to sleep on a buffered channel links its entry (its side's
  * count goes up), issues a full fence, and only then looks at the ring
@@ -420,6 +528,7 @@ main(void)
 	ADD(s, send_relocked_after_poll_serves_receiver);
 	ADD(s, recv_relocked_after_poll_serves_sender);
 	ADD(s, slide_discards_and_puts_in_one_step);
+	ADD(s, try_recv_reads_closed_under_its_lock);
 	ADD(s, waiter_fences_between_link_and_second_look);
 
 	sr = srunner_create(s);
