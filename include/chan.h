@@ -100,7 +100,8 @@ int chan_timedrecv(chan_t *ch, void *elem, const struct timespec *abstime);
  * sent in *nsent (at least 1 on success when n > 0; 0 when n is 0).  Elements
  * go in order; a partial send is a success, like write(2).  On an unbuffered
  * channel it hands the first element to a receiver and the rest only to
- * receivers already waiting.
+ * receivers already waiting.  A call that waits is handed its first element
+ * alone; what else goes at once follows in a second critical section.
  */
 int chan_sendn(chan_t *ch, const void *elems, size_t n, size_t *nsent);
 
@@ -114,7 +115,9 @@ int chan_timedsendn(chan_t *ch, const void *elems, size_t n, size_t *nsent,
 /*
  * chan_recvn receives up to n elements into the array elems (NULL discards
  * them) in one critical section, waiting only until there is one, and stores
- * how many it received in *nrecvd (at least 1 on success when n > 0).
+ * how many it received in *nrecvd (at least 1 on success when n > 0).  A call
+ * that waits is handed its first element alone; what else is there follows
+ * in a second critical section.
  */
 int chan_recvn(chan_t *ch, void *elems, size_t n, size_t *nrecvd);
 

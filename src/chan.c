@@ -654,6 +654,30 @@ unbuf_recv_locked(chan_t *ch, void *elem, struct chan__entry **wake)
 	return 0;
 }
 
+/*
+ * An unbuffered send or receive of up to n elements with send_mu held: the
+ * first to (from) the first waiting partner, the rest to partners already
+ * waiting, in the same critical section.  Returns as unbuf_send_locked
+ * does, with *moved set if it moved any.
+ */
+static int
+unbuf_locked(chan_t *ch, enum chan_op op, void *elems, size_t n,
+    size_t *moved, struct chan__entry **wake)
+{
+	size_t k = 0;
+	int r;
+
+	do {
+		r = op == CHAN_SEND ?
+		    unbuf_send_locked(ch, offset(ch, elems, k), wake) :
+		    unbuf_recv_locked(ch, offset(ch, elems, k), wake);
+	} while (r == 0 && ++k < n);
+	if (k == 0)
+		return r;
+	*moved = k;
+	return 0;
+}
+
 /* For a select's slow path, which holds every lock of ch. */
 int
 chan__send_locked(chan_t *ch, const void *elem, struct chan__entry **wake)
@@ -981,8 +1005,10 @@ poll_ready(void *arg)
 /*
  * One send or receive (op) of up to n elements, the plain, try and timed
  * forms in one: try never waits, abstime (NULL: none) bounds the wait.  It
- * moves as many elements as the ring allows at once; when it must wait, it
- * waits for one element.  *moved gets the count.  poll_first says the
+ * moves as many elements as the ring (unbuffered: the partners waiting)
+ * allows at once, in one critical section.  When it must wait, a partner
+ * hands it one element, and then it moves what else goes without waiting,
+ * in a second.  *moved gets the count.  poll_first says the
  * caller's fast path has just found the ring full or empty under the lock:
  * the first look is then the poll, not a second lock.
  */
@@ -996,6 +1022,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 	struct chan__entry *e;
 	struct poll_arg pa = { ch, op, n > 1 };
 	bool woken = false, polled = false, in_w = false;
+	size_t k;
 	int r;
 
 	/*
@@ -1037,9 +1064,7 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 	for (;;) {
 		chan__lock(mu);
 		if (ch->cap == 0) {
-			r = op == CHAN_SEND ?
-			    unbuf_send_locked(ch, elems, &wake) :
-			    unbuf_recv_locked(ch, elems, &wake);
+			r = unbuf_locked(ch, op, elems, n, moved, &wake);
 		} else if (op == CHAN_SEND) {
 			r = buf_send_locked(ch, elems, n, moved, false);
 		} else {
@@ -1104,6 +1129,11 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 			chan__uncount();
 			if (woken)
 				chan__serve(ch);
+			/* A batch: the rest that goes without waiting. */
+			if (r == 0 && n > 1 && transfer_once(ch, op,
+			    offset(ch, elems, 1), n - 1, &k, NULL, true,
+			    false) == 0)
+				*moved += k;
 			return r;
 		}
 		chan__retried(ch, op);
@@ -1123,28 +1153,20 @@ transfer_once(chan_t *ch, enum chan_op op, void *elems, size_t n,
 	return r;
 }
 
-/*
- * transfer_once, then, for a batch that moved a single element (it waited,
- * or the channel is unbuffered), whatever else goes through without waiting.
- */
+/* transfer_once for the public calls: *moved is 0 unless it succeeds. */
 static int
 transfer(chan_t *ch, enum chan_op op, void *elems, size_t n, size_t *moved,
     const struct timespec *abstime, bool try)
 {
-	size_t k, more;
+	size_t k;
 	int r;
 
 	*moved = 0;
 	if (n == 0)
 		return 0;
-	if ((r = transfer_once(ch, op, elems, n, &k, abstime, try, false)) != 0)
-		return r;
-	while (k < n && (k == 1 || ch->cap == 0) &&
-	    transfer_once(ch, op, offset(ch, elems, k), n - k, &more, NULL,
-	    true, false) == 0)
-		k += more;
-	*moved = k;
-	return 0;
+	if ((r = transfer_once(ch, op, elems, n, &k, abstime, try, false)) == 0)
+		*moved = k;
+	return r;
 }
 
 /* The public functions: check every argument, then act. */

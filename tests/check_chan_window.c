@@ -33,6 +33,8 @@ static void	relocking(chan__mutex *);
 static void	unlocking(chan__mutex *);
 static void	unlocking_fence(chan__mutex *);
 static void	fencing(memory_order);
+static int	waiting(struct chan__waiter *, const struct timespec *,
+		    void (*)(void *), void *);
 
 /*
  * The fence itself, for fencing(): sequentially consistent, as strong as
@@ -48,10 +50,12 @@ real_fence(void)
 #define chan__lock	relocking
 #define chan__unlock	unlocking
 #define chan__unlock_fence	unlocking_fence
+#define chan__wait	waiting
 #undef atomic_thread_fence
 #define atomic_thread_fence(order)	fencing(order)
 #include "chan.c"
 #undef atomic_thread_fence
+#undef chan__wait
 #undef chan__unlock_fence
 #undef chan__unlock
 #undef chan__lock
@@ -113,6 +117,27 @@ unlocking_fence(chan__mutex *mu)
 {
 	chan__unlock_fence(mu);
 	unlocked(mu);
+}
+
+/*
+ * Armed: a call about to wait on spin_on spins, never sleeping, until a
+ * completer claims it: a completer then hands it an element (or room),
+ * where it would wake a sleeper to retry under its own lock instead.
+ */
+static _Atomic(chan_t *) spin_on;
+
+static int
+waiting(struct chan__waiter *w, const struct timespec *abstime,
+    void (*on_cancel)(void *), void *arg)
+{
+	const struct chan__entry *e = arg;	/* transfer_once's */
+
+	if (e->ch == atomic_load(&spin_on)) {
+		while (atomic_load_explicit(&w->state, memory_order_acquire) ==
+		    CHAN__WAITING)
+			sched_yield();
+	}
+	return chan__wait(w, abstime, on_cancel, arg);
 }
 
 #define CALL_VAL	300	/* what the call under test sends */
@@ -395,6 +420,216 @@ START_TEST(try_recv_reads_closed_under_its_lock)
 END_TEST
 
 /*
+ * A batch that does not wait moves what it moves in one critical section:
+ * as many elements as the ring has room for (holds) when it looks, to
+ * (from) as many partners as wait when it looks on an unbuffered channel.
+ * A batch used to look again when its first look moved a single element,
+ * in a second critical section, so that a chan_trysendn of two into a
+ * ring with room for one sent both when a receiver made room in between,
+ * with other senders' elements free to come between the two.  (Only a
+ * batch handed its first element, after it waited, moves the rest in a
+ * second critical section.)  The unlock hook changes the channel right
+ * after the call lets go of its side's lock for the first time: a second
+ * look would find more.
+ */
+enum batch_call {
+	TRYN,
+	PLAINN,
+	TIMEDN,
+};
+
+static const char *const batch_name[][3] = {
+	{ "chan_trysendn", "chan_sendn", "chan_timedsendn" },
+	{ "chan_tryrecvn", "chan_recvn", "chan_timedrecvn" },
+};
+
+static int
+make_batch(enum batch_call call, bool send, chan_t *ch, int *v, size_t n,
+    size_t *count)
+{
+	struct timespec dl = deadline_in(60000);
+
+	switch (call) {
+	case TRYN:
+		return send ? chan_trysendn(ch, v, n, count) :
+		    chan_tryrecvn(ch, v, n, count);
+	case PLAINN:
+		return send ? chan_sendn(ch, v, n, count) :
+		    chan_recvn(ch, v, n, count);
+	default:
+		return send ? chan_timedsendn(ch, v, n, count, &dl) :
+		    chan_timedrecvn(ch, v, n, count, &dl);
+	}
+}
+
+struct one_look {
+	chan_t		*ch;
+	bool		 send;		/* the batch under test sends */
+	bool		 ran;
+	size_t		 waiting;	/* unbuffered: partners still queued */
+};
+
+/* Buffered: a receive makes room for the batch, or sends give it more. */
+static void
+change_ring(void *arg)
+{
+	struct one_look *ol = arg;
+
+	ol->ran = true;
+	if (ol->send) {
+		ck_assert_int_eq(take(ol->ch), OLD);
+	} else {
+		put(ol->ch, OLD + 1);
+		put(ol->ch, OLD + 2);
+	}
+}
+
+static void
+batch_on_ring(enum batch_call call, bool send)
+{
+	struct one_look ol = { .ch = new_chan(sizeof(int), send ? 2 : 3,
+	    CHAN_BLOCK), .send = send };
+	int v[3] = { CALL_VAL, CALL_VAL + 1, CALL_VAL + 2 }, r;
+	size_t count = 0;
+
+	put(ol.ch, OLD);	/* room for one more; one element to take */
+	unlock_armed_mu = send ? &ol.ch->send_mu : &ol.ch->recv_mu;
+	after_unlock_arg = &ol;
+	after_unlock = change_ring;
+	r = make_batch(call, send, ol.ch, v, send ? 2 : 3, &count);
+	after_unlock = NULL;
+	ck_assert_int_eq(r, 0);
+	ck_assert_msg(ol.ran, "%s never let go of its lock",
+	    batch_name[!send][call]);
+	ck_assert_msg(count == 1, "%s found %s one and moved %zu: it looked "
+	    "again after it let go of its lock", batch_name[!send][call],
+	    send ? "room for" : "the ring holding", count);
+	if (send) {
+		ck_assert_int_eq(take(ol.ch), CALL_VAL);
+	} else {
+		ck_assert_int_eq(v[0], OLD);
+		ck_assert_int_eq(take(ol.ch), OLD + 1);
+		ck_assert_int_eq(take(ol.ch), OLD + 2);
+	}
+	ck_assert_uint_eq(chan_len(ol.ch), 0);
+	chan_destroy(ol.ch);
+}
+
+/* Unbuffered: how many partners are still queued once the lock is let go. */
+static void
+count_waiting(void *arg)
+{
+	struct one_look *ol = arg;
+
+	ol->ran = true;
+	ol->waiting = atomic_load(ol->send ? &ol->ch->nrecvw :
+	    &ol->ch->nsendw);
+}
+
+static void
+batch_unbuffered(enum batch_call call, bool send)
+{
+	struct one_look ol = { .ch = new_chan(sizeof(int), 0, CHAN_BLOCK),
+	    .send = send, .waiting = 99 };
+	struct partner p[2];
+	int v[3] = { CALL_VAL, CALL_VAL + 1, CALL_VAL + 2 }, r, i;
+	size_t count = 0;
+
+	for (i = 0; i < 2; i++) {
+		partner_start(&p[i], send ? OP_RECV : OP_SEND, ol.ch,
+		    PARTNER_VAL + i);
+		partner_wait_asleep(&p[i]);
+	}
+	unlock_armed_mu = &ol.ch->send_mu;	/* an unbuffered channel's */
+	after_unlock_arg = &ol;
+	after_unlock = count_waiting;
+	r = make_batch(call, send, ol.ch, v, 3, &count);
+	after_unlock = NULL;
+	ck_assert_int_eq(r, 0);
+	ck_assert_msg(ol.ran, "%s never let go of send_mu",
+	    batch_name[!send][call]);
+	ck_assert_msg(ol.waiting == 0 && count == 2, "%s with two partners "
+	    "waiting left %zu queued when it first let go of send_mu, and "
+	    "moved %zu in all", batch_name[!send][call], ol.waiting, count);
+	for (i = 0; i < 2; i++) {
+		partner_join(&p[i]);
+		ck_assert_int_eq(p[i].op.err, 0);
+		if (send)
+			ck_assert_int_eq(p[i].op.val, CALL_VAL + i);
+		else
+			ck_assert_int_eq(v[i], PARTNER_VAL + i);
+	}
+	chan_destroy(ol.ch);
+}
+
+/*
+ * A batch that waits is handed its first element by the partner that ends
+ * its wait, and then moves as many more as go without waiting ("it waits
+ * only until the first element can be sent, then sends as many more as
+ * the channel takes without waiting"): a chan_sendn (chan_recvn) of three
+ * waiting on a full (empty) ring of three, which a batch of the other side
+ * then empties (fills), moves all three.  It waits spinning (waiting()):
+ * a sleeper is woken to retry instead, and moves all three in one go.
+ */
+static void
+handed_then_rest(bool send)
+{
+	chan_t *ch = new_chan(sizeof(int), 3, CHAN_BLOCK);
+	struct partner p;
+	int pv[3] = { PARTNER_VAL, PARTNER_VAL + 1, PARTNER_VAL + 2 };
+	int v[3] = { OLD, OLD + 1, OLD + 2 }, i;
+	size_t count = 0;
+
+	if (send)
+		ck_assert_int_eq(chan_sendn(ch, v, 3, &count), 0);	/* full */
+	atomic_store(&spin_on, ch);
+	partner_start_n(&p, send ? OP_SENDN : OP_RECVN, ch, 0, pv, 3);
+	while (atomic_load(send ? &ch->nsendw : &ch->nrecvw) == 0)
+		sched_yield();
+	if (send)
+		ck_assert_int_eq(chan_recvn(ch, v, 3, &count), 0);
+	else
+		ck_assert_int_eq(chan_sendn(ch, v, 3, &count), 0);
+	ck_assert_uint_eq(count, 3);
+	while (!atomic_load(&p.op.returned))
+		sched_yield();
+	atomic_store(&spin_on, NULL);
+	partner_join(&p);
+	ck_assert_int_eq(p.op.err, 0);
+	ck_assert_msg(p.op.count == 3, "a %s of 3 woken by a partner's "
+	    "batch of 3 moved %zu", send ? "chan_sendn" : "chan_recvn",
+	    p.op.count);
+	for (i = 0; i < 3; i++) {
+		if (send)
+			ck_assert_int_eq(take(ch), PARTNER_VAL + i);
+		else
+			ck_assert_int_eq(pv[i], OLD + i);
+	}
+	ck_assert_uint_eq(chan_len(ch), 0);
+	chan_destroy(ch);
+}
+
+START_TEST(batch_handed_first_moves_the_rest)
+{
+	handed_then_rest(true);
+	handed_then_rest(false);
+}
+END_TEST
+
+START_TEST(batch_without_wait_looks_once)
+{
+	enum batch_call call;
+
+	for (call = TRYN; call <= TIMEDN; call++) {
+		batch_on_ring(call, true);
+		batch_on_ring(call, false);
+		batch_unbuffered(call, true);
+		batch_unbuffered(call, false);
+	}
+}
+END_TEST
+
+/*
  * The waiter's half of the hand-shake at the top of src/chan.c: a send or
  * receive about to sleep on a buffered channel links its entry (its side's
  * count goes up), issues a full fence, and only then looks at the ring
@@ -529,6 +764,8 @@ main(void)
 	ADD(s, recv_relocked_after_poll_serves_sender);
 	ADD(s, slide_discards_and_puts_in_one_step);
 	ADD(s, try_recv_reads_closed_under_its_lock);
+	ADD(s, batch_without_wait_looks_once);
+	ADD(s, batch_handed_first_moves_the_rest);
 	ADD(s, waiter_fences_between_link_and_second_look);
 
 	sr = srunner_create(s);

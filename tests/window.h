@@ -32,13 +32,17 @@ partner_main(void *arg)
 	return NULL;
 }
 
+/* A partner making a batch call (OP_SENDN, OP_RECVN) of vals[0..n). */
 static inline void
-partner_start(struct partner *p, enum op_kind kind, chan_t *ch, int val)
+partner_start_n(struct partner *p, enum op_kind kind, chan_t *ch, int val,
+    int *vals, size_t n)
 {
 	memset(&p->op, 0, sizeof(p->op));
 	p->op.kind = kind;
 	p->op.ch = ch;
 	p->op.val = val;
+	p->op.vals = vals;
+	p->op.n = n;
 	p->op.err = -1;
 	atomic_init(&p->op.tid, 0);
 	atomic_init(&p->op.entered, 0);
@@ -46,6 +50,12 @@ partner_start(struct partner *p, enum op_kind kind, chan_t *ch, int val)
 	atomic_init(&p->w, NULL);
 	atomic_init(&p->release, 0);
 	ck_assert_int_eq(pthread_create(&p->thr, NULL, partner_main, p), 0);
+}
+
+static inline void
+partner_start(struct partner *p, enum op_kind kind, chan_t *ch, int val)
+{
+	partner_start_n(p, kind, ch, val, NULL, 0);
 }
 
 /*

@@ -49,8 +49,9 @@
  *    sends as many more as the channel takes without waiting": chunk one
  *    moves min(n, room) elements (receives: min(n, buffered)), or, in a
  *    form that may wait, a single element (a waiter is handed one); if
- *    it moved one of n > 1, a second chunk moves min(n - 1, room) more,
- *    later.  Under CHAN_DROP and CHAN_SLIDE the whole batch counts as
+ *    it was handed one of n > 1, a second chunk moves min(n - 1, room)
+ *    more, later.  A batch that was not handed its first element moves
+ *    what it moves in its one chunk, even a single element.  Under CHAN_DROP and CHAN_SLIDE the whole batch counts as
  *    sent.  A failed batch reports 0, and writes no element past its
  *    count.
  *
@@ -410,12 +411,13 @@ finish(struct cfg *c, int t)
 }
 
 /*
- * A chunk of o is done: its side is free again; a batch whose first chunk
- * moved one of n > 1 goes on to its second, any other call ends and must
- * have moved what it reported.  False if it did not.
+ * A chunk of o is done: its side is free again; a batch handed the first
+ * of its n > 1 elements goes on to its second chunk, any other call ends
+ * and must have moved what it reported.  False if it did not.
  */
 static bool
-chunk_end(const struct hist *h, struct cfg *c, int t, const struct op *o)
+chunk_end(const struct hist *h, struct cfg *c, int t, const struct op *o,
+    bool handed)
 {
 	int first = c->ph[t] <= 1;
 
@@ -426,7 +428,7 @@ chunk_end(const struct hist *h, struct cfg *c, int t, const struct op *o)
 	} else {
 		c->rown = 0;
 	}
-	if (first && o->batch && o->n > 1 && c->done[t] == 1) {
+	if (handed && first && o->batch && o->n > 1 && c->done[t] == 1) {
 		c->ph[t] = 2;
 		c->quota[t] = 0;
 		return true;
@@ -464,18 +466,19 @@ chunk_start(struct cfg *c, int t)
 /*
  * Starts a chunk of q elements of thread t's send o, at this step: at once
  * (strict, or a single element), or, relaxed, decided now and sent one by
- * one by later steps while t holds the send side.
+ * one by later steps while t holds the send side.  handed: the single
+ * element a waiting batch was handed.
  */
 static int
 send_chunk(const struct checker *k, const struct cfg *s, int t,
-    const struct op *o, unsigned q, struct cfg *out)
+    const struct op *o, unsigned q, bool handed, struct cfg *out)
 {
 	const struct hist *h = k->h;
 
 	*out = *s;
-	if (q == 0 || (q > 0 && o->n > 1 && (k->relax & R_SPLIT))) {
+	if (q == 0 || (o->n > 1 && !handed && (k->relax & R_SPLIT))) {
 		if (q == 0)
-			return chunk_end(h, out, t, o);
+			return chunk_end(h, out, t, o, false);
 		out->sown = (uint8_t)(t + 1);
 		out->quota[t] = (uint8_t)(out->done[t] + q);
 		chunk_start(out, t);
@@ -485,7 +488,7 @@ send_chunk(const struct checker *k, const struct cfg *s, int t,
 		if (!put(h, out, o->val[out->done[t]++]))
 			return 0;
 	chunk_start(out, t);
-	return chunk_end(h, out, t, o);
+	return chunk_end(h, out, t, o, handed);
 }
 
 static int
@@ -524,7 +527,7 @@ send_step(const struct checker *k, const struct cfg *s, int t,
 			return 0;
 		if (out->done[t] < out->quota[t])
 			return 1;
-		return chunk_end(h, out, t, o);
+		return chunk_end(h, out, t, o, false);
 	}
 	if (s->ph[t] == 2) {
 		/* The second chunk: as many as fit now, none if closed. */
@@ -535,7 +538,7 @@ send_step(const struct checker *k, const struct cfg *s, int t,
 			m = room;
 		if (s->done[t] + m != o->cnt)
 			return 0;
-		return send_chunk(k, s, t, o, m, out);
+		return send_chunk(k, s, t, o, m, false, out);
 	}
 	if (s->closed)
 		return 0;
@@ -545,25 +548,25 @@ send_step(const struct checker *k, const struct cfg *s, int t,
 			return 0;
 		m = o->n < room ? o->n : room;
 		if (m <= o->cnt)
-			n += send_chunk(k, s, t, o, m, &out[n]);
-		/* A waiting form may be handed one element at a time. */
-		if (m > 1 && o->form != F_TRY)
-			n += send_chunk(k, s, t, o, 1, &out[n]);
+			n += send_chunk(k, s, t, o, m, false, &out[n]);
+		/* A waiting form may be handed its first element alone. */
+		if (o->n > 1 && o->form != F_TRY)
+			n += send_chunk(k, s, t, o, 1, true, &out[n]);
 		return n;
 	case CHAN_DROP:
 		m = o->n < room ? o->n : room;
-		return send_chunk(k, s, t, o, m, out);
+		return send_chunk(k, s, t, o, m, false, out);
 	default:
 		/* SLIDE: the batch's last cap elements, the others slid out. */
 		c = *s;
 		c.done[t] = (uint8_t)(o->n > h->cap ? o->n - h->cap : 0);
-		return send_chunk(k, &c, t, o, o->n - c.done[t], out);
+		return send_chunk(k, &c, t, o, o->n - c.done[t], false, out);
 	}
 }
 
 static int
 recv_chunk(const struct checker *k, const struct cfg *s, int t,
-    const struct op *o, unsigned q, struct cfg *out)
+    const struct op *o, unsigned q, bool handed, struct cfg *out)
 {
 	const struct hist *h = k->h;
 	unsigned i;
@@ -574,7 +577,7 @@ recv_chunk(const struct checker *k, const struct cfg *s, int t,
 		if (s->q[i] != o->val[s->done[t] + i])
 			return 0;
 	*out = *s;
-	if (o->n > 1 && (k->relax & R_SPLIT)) {
+	if (o->n > 1 && !handed && (k->relax & R_SPLIT)) {
 		/* Decided now, taken at a later step, recv_mu held. */
 		out->rown = (uint8_t)(t + 1);
 		out->quota[t] = (uint8_t)(out->done[t] + q);
@@ -586,7 +589,7 @@ recv_chunk(const struct checker *k, const struct cfg *s, int t,
 		out->done[t]++;
 	}
 	chunk_start(out, t);
-	return chunk_end(h, out, t, o);
+	return chunk_end(h, out, t, o, handed);
 }
 
 static int
@@ -625,7 +628,7 @@ recv_step(const struct checker *k, const struct cfg *s, int t,
 			if (pop(out) != o->val[i])
 				return 0;
 		out->done[t] = out->quota[t];
-		return chunk_end(k->h, out, t, o);
+		return chunk_end(k->h, out, t, o, false);
 	}
 	m = o->n - s->done[t] < s->qlen ? o->n - s->done[t] : s->qlen;
 	if (s->ph[t] == 2) {
@@ -636,13 +639,13 @@ recv_step(const struct checker *k, const struct cfg *s, int t,
 			finish(out, t);
 			return 1;
 		}
-		return recv_chunk(k, s, t, o, m, out);
+		return recv_chunk(k, s, t, o, m, false, out);
 	}
 	if (m == 0)
 		return 0;
-	n += recv_chunk(k, s, t, o, m, &out[n]);
-	if (m > 1 && o->form != F_TRY)
-		n += recv_chunk(k, s, t, o, 1, &out[n]);
+	n += recv_chunk(k, s, t, o, m, false, &out[n]);
+	if (o->n > 1 && o->form != F_TRY)
+		n += recv_chunk(k, s, t, o, 1, true, &out[n]);
 	return n;
 }
 
