@@ -527,6 +527,11 @@ noop_destroys(void)
 	X(EINVAL, sel_null(0, NULL, 1))					\
 	X(EINVAL, sel_null(1, NULL, 2))					\
 	X(EINVAL, sel_null(2, &epoch, 1))				\
+	/* No cases at all, NULL or not: nothing enabled. */		\
+	X(EDEADLK, sel_null(0, NULL, 0))				\
+	X(EAGAIN, sel_null(1, NULL, 0))					\
+	X(EDEADLK, sel_null(2, NULL, 0))				\
+	X(ETIMEDOUT, sel_null(2, &epoch, 0))				\
 	/* Unknown ops and NULL send elements, beside a ready case. */	\
 	X(EINVAL, sel_ready_plus(0, NULL, F.empty, BADOP(0), &v))	\
 	X(EINVAL, sel_ready_plus(1, NULL, F.empty, BADOP(3), &v))	\
