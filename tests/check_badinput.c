@@ -12,6 +12,8 @@
  * A few tests outside the table need a second thread (deadlines far in the
  * future must really wait, not fail).
  */
+#define _DEFAULT_SOURCE 1	/* MAP_ANONYMOUS */
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -21,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/mman.h>
 
 #include <check.h>
 
@@ -330,6 +335,34 @@ sel_null(int form, const struct timespec *ts, size_t n)
 	return select_form(NULL, n, form, ts, -1);
 }
 
+/*
+ * n cases, more than an int index can number, of which only the first
+ * page's worth exist, all disabled: the page after them is mapped with no
+ * access, so a select that reads past them to check them crashes the row
+ * instead of failing it quietly with ENOMEM or EDEADLK.
+ */
+static int
+sel_too_many(int form, const struct timespec *ts, size_t n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map;
+	struct chan_case *cs;
+	int err;
+
+	map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return EPROTO;
+	if (mprotect(map + page, (size_t)page, PROT_NONE) != 0) {
+		munmap(map, 2 * (size_t)page);
+		return EPROTO;
+	}
+	cs = (struct chan_case *)(void *)map;	/* zeroes: ch NULL */
+	err = select_form(cs, n, form, ts, -1);
+	munmap(map, 2 * (size_t)page);
+	return err;
+}
+
 /* Unsubscribing what was just unsubscribed: the second time, EINVAL. */
 static int
 unsubscribe_twice(void)
@@ -532,6 +565,10 @@ noop_destroys(void)
 	X(EAGAIN, sel_null(1, NULL, 0))					\
 	X(EDEADLK, sel_null(2, NULL, 0))				\
 	X(ETIMEDOUT, sel_null(2, &epoch, 0))				\
+	/* More cases than an int index can number. */		\
+	X(EINVAL, sel_too_many(0, NULL, (size_t)INT_MAX + 1))		\
+	X(EINVAL, sel_too_many(1, NULL, SIZE_MAX))			\
+	X(EINVAL, sel_too_many(2, &epoch, (size_t)INT_MAX + 2))	\
 	/* Unknown ops and NULL send elements, beside a ready case. */	\
 	X(EINVAL, sel_ready_plus(0, NULL, F.empty, BADOP(0), &v))	\
 	X(EINVAL, sel_ready_plus(1, NULL, F.empty, BADOP(3), &v))	\
