@@ -9,6 +9,8 @@
  * exactly as it was (same length, same elements in the same order, still
  * open or still closed, subscriptions still subscribed), and any element
  * buffer passed in must be untouched: a call that fails changes nothing.
+ * A batch call that fails reports a count of 0, or after EINVAL leaves the
+ * count as it was.
  * A few tests outside the table need a second thread (deadlines far in the
  * future must really wait, not fail).
  */
@@ -637,31 +639,57 @@ struct row {
 static const struct row rows[] = { ROWS(ROW_DEF) };
 #define NROWS	((int)(sizeof(rows) / sizeof(rows[0])))
 
-/* Runs row i of the table and returns what it returned. */
-static int
-row_call(int i)
-{
-	int v = 5, vs[2] = { 5, 6 }, k = 0;
-	size_t n = 77;
+#define COUNT_MARK	77	/* a row's n before its call */
 
-#define ROW_CALL(want, expr)	if (i == k++) return (expr);
+/*
+ * Runs row i of the table and returns what it returned; *count is what
+ * the row's n (a batch call's count) held after it.
+ */
+static int
+row_call(int i, size_t *count)
+{
+	int v = 5, vs[2] = { 5, 6 }, k = 0, r;
+	size_t n = COUNT_MARK;
+
+#define ROW_CALL(want, expr)	if (i == k++) { r = (expr); goto out; }
 	ROWS(ROW_CALL)
 #undef ROW_CALL
 	(void)v;
 	(void)vs;
-	(void)n;
-	return -1;
+	r = -1;
+out:
+	*count = n;
+	return r;
+}
+
+/*
+ * A batch call that failed (its row passes n's address) reports a count
+ * of 0 (chan_send(3), chan_recv(3)), except after EINVAL, which changes
+ * nothing: n keeps its value.
+ */
+static void
+check_failed_count(int i, size_t count)
+{
+	const char *call = rows[i].call;
+	size_t want = rows[i].want == EINVAL ? COUNT_MARK : 0;
+
+	if (rows[i].want == 0 || strstr(call, ", &n") == NULL)
+		return;
+	ck_assert_msg(count == want, "%s failed with %s and left the count "
+	    "%zu, want %zu", call, strerror(rows[i].want), count, want);
 }
 
 /* Row _i of the table: the documented error, and nothing changed. */
 START_TEST(bad_input_fails_and_changes_nothing)
 {
+	size_t count;
 	int got;
 
 	fix_setup();
-	got = row_call(_i);
+	got = row_call(_i, &count);
 	ck_assert_msg(got == rows[_i].want, "%s: got %d (%s), want %s",
 	    rows[_i].call, got, strerror(got), strerror(rows[_i].want));
+	check_failed_count(_i, count);
 	fix_check_and_free();
 }
 END_TEST
