@@ -2125,6 +2125,53 @@ START_TEST(unbuffered_trysendn_hands_one_to_waiting_receiver)
 }
 END_TEST
 
+/*
+ * Unbuffered: a batch hands its first element to a waiting receiver and
+ * the rest to the receivers already waiting, one each, and no more, in
+ * each of its three forms.  Without /proc nothing says both receivers
+ * are queued yet, and the test only lets them go.
+ */
+START_TEST(unbuffered_sendn_serves_every_waiting_receiver)
+{
+	int vals[3] = { 50, 51, 52 }, form, i, err;
+	chan_t *ch = new_chan(sizeof(int), 0, CHAN_BLOCK);
+	struct timespec dl = deadline_in(60000);
+	struct op r[2];
+	bool queued;
+	size_t cnt;
+
+	for (form = 0; form < 3; form++) {
+		queued = true;
+		for (i = 0; i < 2; i++) {
+			r[i] = (struct op){ .kind = OP_RECV, .ch = ch,
+			    .val = -1 };
+			op_start(&r[i]);
+			queued &= thread_wait_asleep(&r[i].tid, &r[i].returned);
+		}
+		if (!queued) {
+			ck_assert_int_eq(chan_sendn(ch, vals, 1, &cnt), 0);
+			ck_assert_int_eq(chan_sendn(ch, vals, 1, &cnt), 0);
+		} else {
+			cnt = 0;
+			err = form == 0 ? chan_sendn(ch, vals, 3, &cnt) :
+			    form == 1 ? chan_trysendn(ch, vals, 3, &cnt) :
+			    chan_timedsendn(ch, vals, 3, &cnt, &dl);
+			ck_assert_int_eq(err, 0);
+			ck_assert_msg(cnt == 2, "form %d: a batch of 3 for two "
+			    "waiting receivers sent %zu", form, cnt);
+		}
+		for (i = 0; i < 2; i++) {
+			op_join(&r[i]);
+			ck_assert_int_eq(r[i].err, 0);
+		}
+		if (queued)
+			ck_assert_int_eq(r[0].val + r[1].val, 50 + 51);
+		ck_assert_int_eq(chan_trysend(ch, &vals[2]), EAGAIN);
+	}
+	chan_destroy(ch);
+}
+END_TEST
+
 /* Unbuffered: tryrecvn takes the one waiting sender's element. */
 START_TEST(unbuffered_tryrecvn_takes_from_waiting_sender)
 {
@@ -2546,6 +2593,7 @@ chan_suite(void)
 	tcase_add_test(tc, close_wakes_blocked_sendn_with_epipe);
 	tcase_add_test(tc, close_wakes_blocked_recvn_with_epipe);
 	tcase_add_test(tc, unbuffered_trysendn_hands_one_to_waiting_receiver);
+	tcase_add_test(tc, unbuffered_sendn_serves_every_waiting_receiver);
 	tcase_add_test(tc, unbuffered_tryrecvn_takes_from_waiting_sender);
 	tcase_add_test(tc, unbuffered_sendn_completes_with_receiver);
 	tcase_add_test(tc, sendn_on_drop_and_slide_obeys_policy);
