@@ -930,6 +930,92 @@ START_TEST(send_cancelled_waiting_for_turn_leaves_broadcast_usable)
 }
 END_TEST
 
+/*
+ * A thread that makes a cancel pending on itself, then unsubscribes; its
+ * cleanup handler notes whether it was cancelled instead.
+ */
+struct pending_unsub {
+	struct unsub	 u;
+	atomic_int	 cancelled;
+};
+
+static void
+note_cancelled(void *arg)
+{
+	atomic_store((atomic_int *)arg, 1);
+}
+
+static void *
+unsub_with_cancel_pending(void *arg)
+{
+	struct pending_unsub *p = arg;
+
+	atomic_store(&p->u.tid, (int)syscall(SYS_gettid));
+	pthread_cleanup_push(note_cancelled, &p->cancelled);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cancel(pthread_self());
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	p->u.rc = chan_bcast_unsubscribe(p->u.b, p->u.sub);
+	atomic_store(&p->u.done, 1);
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
+/*
+ * unsubscribe is no cancellation point, so that its caller always knows
+ * whether the subscription may be destroyed: a cancel pending when it is
+ * called stays pending, even while it waits for a send to leave chan_send
+ * on the subscription (the send frozen there, see freeze()).
+ */
+START_TEST(unsubscribe_ignores_pending_cancel)
+{
+	chan_bcast_t *b = chan_bcast_create(sizeof(int));
+	chan_t *slide = chan_bcast_subscribe(b, 4, CHAN_SLIDE);
+	chan_t *block = chan_bcast_subscribe(b, 1, CHAN_BLOCK);
+	struct pending_unsub p;
+	struct sender s;
+	bool inside;
+	void *res;
+	int v = 0;
+
+	ck_assert_ptr_nonnull(slide);
+	ck_assert_ptr_nonnull(block);
+	freeze_init();
+	send_expect(b, 1, 0);
+	recv_expect(slide, 1);
+	sender_start(&s, b, 2);
+	recv_expect(slide, 2);		/* on its way to block, which is full */
+	/* Without /proc, unsubscribe may find the send gone already. */
+	if ((inside = thread_wait_asleep(&s.tid, &s.done)))
+		freeze(s.thread);
+	memset(&p, 0, sizeof(p));
+	p.u.b = b;
+	p.u.sub = block;
+	p.u.rc = -1;
+	ck_assert_int_eq(pthread_create(&p.u.thread, NULL,
+	    unsub_with_cancel_pending, &p), 0);
+	/* Once block is closed, unsubscribe waits for the send to leave. */
+	while (chan_trysend(block, &v) != EPIPE && !atomic_load(&p.cancelled))
+		sched_yield();
+	if (inside) {
+		(void)thread_wait_asleep(&p.u.tid, &p.u.done);
+		thaw();
+	}
+	ck_assert_int_eq(pthread_join(p.u.thread, &res), 0);
+	ck_assert_msg(res != PTHREAD_CANCELED && !atomic_load(&p.cancelled),
+	    "chan_bcast_unsubscribe acted on a pending cancel%s",
+	    inside ? " (a send was inside chan_send on the subscription)" : "");
+	ck_assert_int_eq(p.u.rc, 0);
+	ck_assert_int_eq(sender_join(&s), 0);	/* block left: no error */
+	recv_expect(block, 1);
+	ck_assert_int_eq(chan_recv(block, NULL), EPIPE);
+	chan_destroy(block);
+	freeze_fini();
+	chan_bcast_destroy(b);
+	chan_destroy(slide);
+}
+END_TEST
+
 /* --- concurrency --------------------------------------------------------- */
 
 enum { NSENDERS = 2, CHURN_MSGS = 1500, CHURN_THREADS = 3 };
@@ -1246,6 +1332,7 @@ main(void)
 	ADD(s, unsubscribe_other_subscriber_while_send_waits);
 	ADD(s, cancelled_send_leaves_broadcast_usable);
 	ADD(s, send_cancelled_waiting_for_turn_leaves_broadcast_usable);
+	ADD(s, unsubscribe_ignores_pending_cancel);
 	{
 		TCase *tc = tcase_create("send_acts_on_pending_cancel");
 
