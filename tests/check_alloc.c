@@ -673,6 +673,60 @@ START_TEST(big_select_with_bad_case_allocates_nothing)
 }
 END_TEST
 
+/*
+ * The thread of smaller_big_select_allocates_nothing: a select of MANY
+ * cases, none ready, which grows the thread's scratch; then, armed,
+ * selects of fewer cases, more than 64 each, which must use it as it is.
+ */
+static void *
+shrink_main(void *arg)
+{
+	static const size_t fewer[] = { MANY - 1, MANY / 2, 65, MANY };
+	struct sel_args *a = arg;
+	struct chan_case cs[MANY];
+	size_t i;
+
+	for (i = 0; i < MANY; i++)
+		cs[i] = (struct chan_case){ a->idle, CHAN_RECV, NULL, -1 };
+	(void)chan_tryselect(cs, MANY);
+	arm(1);
+	for (i = 0; i < sizeof(fewer) / sizeof(fewer[0]); i++) {
+		errno = 0;
+		a->idx = chan_tryselect(cs, fewer[i]);
+		a->err = errno;
+		if (a->idx != -1 || a->err != EAGAIN) {
+			a->ncases = fewer[i];
+			break;
+		}
+	}
+	a->seen = disarm();
+	return NULL;
+}
+
+/*
+ * A thread's select scratch grows only for a select with more cases than
+ * any before: after one of MANY cases, selects of 65 to MANY allocate
+ * nothing (chan_select(3)).
+ */
+START_TEST(smaller_big_select_allocates_nothing)
+{
+	struct sel_args a;
+	pthread_t t;
+
+	memset(&a, 0, sizeof(a));
+	a.idle = chan_create(sizeof(int), 0, CHAN_BLOCK);
+	ck_assert_ptr_nonnull(a.idle);
+	ck_assert_int_eq(pthread_create(&t, NULL, shrink_main, &a), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_msg(a.idx == -1 && a.err == EAGAIN, "chan_tryselect of %zu "
+	    "cases after one of %d: %d, %s", a.ncases, MANY, a.idx,
+	    strerror(a.err));
+	ck_assert_msg(a.seen == 0, "%lu allocation(s) in selects of fewer "
+	    "cases than one before", a.seen);
+	chan_destroy(a.idle);
+}
+END_TEST
+
 static Suite *
 alloc_suite(void)
 {
@@ -694,6 +748,7 @@ alloc_suite(void)
 	    0, 2);
 	tcase_add_test(tc, second_select_wait_allocates_nothing);
 	tcase_add_test(tc, big_select_with_bad_case_allocates_nothing);
+	tcase_add_test(tc, smaller_big_select_allocates_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("steady");
