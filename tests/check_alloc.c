@@ -568,6 +568,48 @@ START_TEST(only_create_and_first_select_allocate)
 END_TEST
 
 /*
+ * Nor do the broadcast's calls but its constructors: with every allocation
+ * failing, sends to subscribers of each policy, an unsubscribe, a close,
+ * a send after it and the broadcast's destroy all work.
+ */
+START_TEST(broadcast_calls_allocate_nothing)
+{
+	chan_bcast_t *b = chan_bcast_create(sizeof(int));
+	chan_t *block, *drop, *slide;
+	int v = 1, e[6];
+	unsigned long allocs;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(block = chan_bcast_subscribe(b, 4, CHAN_BLOCK));
+	ck_assert_ptr_nonnull(drop = chan_bcast_subscribe(b, 1, CHAN_DROP));
+	ck_assert_ptr_nonnull(slide = chan_bcast_subscribe(b, 1, CHAN_SLIDE));
+	arm(1);
+	e[0] = chan_bcast_send(b, &v);
+	e[1] = chan_bcast_send(b, &v);
+	e[2] = chan_bcast_unsubscribe(b, drop);
+	e[3] = chan_bcast_send(b, &v);
+	e[4] = chan_bcast_close(b);
+	e[5] = chan_bcast_send(b, &v);
+	chan_bcast_destroy(b);
+	allocs = disarm();
+	ck_assert_int_eq(e[0], 0);
+	ck_assert_int_eq(e[1], 0);
+	ck_assert_int_eq(e[2], 0);
+	ck_assert_int_eq(e[3], 0);
+	ck_assert_int_eq(e[4], 0);
+	ck_assert_int_eq(e[5], EPIPE);
+	ck_assert_msg(allocs == 0, "%lu allocation(s) in the broadcast's "
+	    "calls", allocs);
+	ck_assert_uint_eq(chan_len(block), 3);
+	ck_assert_uint_eq(chan_len(drop), 1);
+	ck_assert_uint_eq(chan_len(slide), 1);
+	chan_destroy(block);
+	chan_destroy(drop);
+	chan_destroy(slide);
+}
+END_TEST
+
+/*
  * The selector thread of second_select_wait_allocates_nothing: its first
  * wait has 2 cases, its second 64 (the most a select takes without
  * scratch of its own), the last case the one that completes.
@@ -754,6 +796,7 @@ alloc_suite(void)
 	tc = tcase_create("steady");
 	tcase_set_timeout(tc, TIMEOUT);
 	tcase_add_test(tc, only_create_and_first_select_allocate);
+	tcase_add_test(tc, broadcast_calls_allocate_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
