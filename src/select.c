@@ -396,11 +396,11 @@ select_impl(struct chan_case *cases, size_t n, const struct timespec *abstime,
 		if (cases[i].ch != NULL)
 			order[m++] = (uint32_t)i;
 	}
+	/* See transfer_once in chan.c; with no case too, as a wait. */
+	if (!try)
+		pthread_testcancel();
 	if (m == 0)
 		return no_cases(abstime, try);
-
-	if (!try)
-		pthread_testcancel();	/* see transfer_once in chan.c */
 	if ((r = first_pass(cases, w, order, m)) >= 0)
 		return r;
 	return select_wait(cases, n, abstime, try, w, order, m);
