@@ -21,9 +21,6 @@ B=build/m32
 rm -rf "$B"
 make BUILD=$B CFLAGS='-O2 -g -Werror' check
 make BUILD=$B CFLAGS='-O2 -g -Werror' portable
-# ASan's thread teardown reports a stack-buffer-overflow in its own
-# sigaltstack call after pthread_cancel (google/sanitizers#1399), which
-# tests/stress/cancel hits on i386: no alternate signal stack.
-ASAN_OPTIONS=use_sigaltstack=0 make BUILD=$B asan
+make BUILD=$B asan
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make BUILD=$B ubsan
 echo "== i386 passed"
