@@ -753,6 +753,26 @@ START_TEST(unsubscribe_after_close_succeeds)
 END_TEST
 
 /*
+ * The arrangement of the unsubscribe tests below: a send of 1 has reached
+ * slide and block (capacity 1, now full), and a send of 2, past slide, waits
+ * inside chan_send on block.  True once that send is seen asleep there and
+ * frozen (freeze()); false without /proc, which cannot tell where it is.
+ */
+static bool
+send_frozen_in_block(chan_bcast_t *b, chan_t *slide, struct sender *s)
+{
+	send_expect(b, 1, 0);
+	recv_expect(slide, 1);
+	sender_start(s, b, 2);
+	recv_expect(slide, 2);		/* on its way to block, which is full */
+	if (!thread_wait_asleep(&s->tid, &s->done))
+		return false;
+	ck_assert_int_eq(atomic_load(&s->done), 0);
+	freeze(s->thread);		/* inside chan_send on block */
+	return true;
+}
+
+/*
  * unsubscribe returns only once the send delivering to sub has left
  * chan_send on it, and meanwhile the broadcast serves other calls: a
  * second unsubscribe of sub fails at once (sub is no longer subscribed),
@@ -773,18 +793,11 @@ START_TEST(unsubscribe_waits_for_send_inside_chan_send)
 	ck_assert_ptr_nonnull(slide);
 	ck_assert_ptr_nonnull(block);
 	freeze_init();
-	send_expect(b, 1, 0);
-	recv_expect(slide, 1);
-	sender_start(&s, b, 2);
-	recv_expect(slide, 2);		/* on its way to block, which is full */
-	if (!thread_wait_asleep(&s.tid, &s.done)) {
-		/* No /proc: cannot tell it waits inside chan_send. */
+	if (!send_frozen_in_block(b, slide, &s)) {
 		ck_assert_int_eq(chan_bcast_unsubscribe(b, block), 0);
 		ck_assert_int_eq(sender_join(&s), 0);
 		goto out;
 	}
-	ck_assert_int_eq(atomic_load(&s.done), 0);
-	freeze(s.thread);		/* inside chan_send on block */
 	unsub_start(&u, b, block);
 	/* Once block is closed, u has marked it unsubscribed. */
 	while (chan_trysend(block, &v) != EPIPE)
@@ -981,13 +994,8 @@ START_TEST(unsubscribe_ignores_pending_cancel)
 	ck_assert_ptr_nonnull(slide);
 	ck_assert_ptr_nonnull(block);
 	freeze_init();
-	send_expect(b, 1, 0);
-	recv_expect(slide, 1);
-	sender_start(&s, b, 2);
-	recv_expect(slide, 2);		/* on its way to block, which is full */
 	/* Without /proc, unsubscribe may find the send gone already. */
-	if ((inside = thread_wait_asleep(&s.tid, &s.done)))
-		freeze(s.thread);
+	inside = send_frozen_in_block(b, slide, &s);
 	memset(&p, 0, sizeof(p));
 	p.u.b = b;
 	p.u.sub = block;
