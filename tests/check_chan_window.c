@@ -12,7 +12,11 @@
  * element to a receiver that queued on it, a receive from a ring that
  * was filled meanwhile makes room for a sender that queued.  The other
  * suites reach that second lock with the ring changed only when their
- * threads happen to race into it.
+ * threads happen to race into it.  The other tests here stop a call at
+ * other points of its path the same way: right after it lets go of a lock
+ * (a CHAN_SLIDE send's discard and put, a try receive's answer, a batch
+ * that must not look twice), while it waits (a batch handed its first
+ * element), and at its fence (the waiter's half of the hand-shake).
  *
  * This program compiles src/chan.c itself, with its chan__lock calls
  * going through relocking() below, which, once armed, runs the test's
@@ -20,8 +24,11 @@
  * the channel's lock for that side, its unlocks through unlocking() and
  * unlocking_fence(), which once armed run a step right after the thread
  * lets go of a lock (see slide_discards_and_puts_in_one_step and
- * try_recv_reads_closed_under_its_lock), and its atomic_thread_fence
- * calls through fencing() (see waiter_fences_between_link_and_second_look).
+ * try_recv_reads_closed_under_its_lock), its chan__wait calls through
+ * waiting(), which once armed keeps a waiter spinning until a completer
+ * claims it (see batch_handed_first_moves_the_rest), and its
+ * atomic_thread_fence calls through fencing() (see
+ * waiter_fences_between_link_and_second_look).
  * Its channel functions are that copy (libchan.a's chan.o is not linked
  * in); the library has no hook.
  */
