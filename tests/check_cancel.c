@@ -60,6 +60,7 @@ struct blocker {
 	atomic_int	 returned;	/* the call returned (err is valid) */
 	int		 err;
 	bool		 pending;	/* cancelled before the call: see below */
+	bool		 passed;	/* timed calls: a deadline already past */
 	pthread_barrier_t *bar;
 };
 
@@ -85,7 +86,7 @@ blocker_main(void *arg)
 		pthread_barrier_wait(b->bar);
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 	}
-	ts = stress_deadline(LONG_WAIT);
+	ts = stress_deadline(b->passed ? -1 : LONG_WAIT);
 	atomic_store(&b->tid, stress_gettid());
 	switch (b->op) {
 	case OP_SEND:
@@ -435,57 +436,19 @@ START_TEST(call_that_need_not_wait_acts_on_pending_cancel)
 END_TEST
 
 /*
- * A select with no enabled case acts on a cancel pending when it is called,
- * as every other form of a waiting call does, rather than fail with
- * EDEADLK (chan_select) or ETIMEDOUT at once (chan_timedselect, deadline
- * passed): both are cancellation points.  _i: 0 chan_select, 1 a deadline
- * passed, 2 one a second away.
+ * A select with no enabled case (blocker_main's cases on a NULL channel)
+ * acts on a cancel pending when it is called, as every other form of a
+ * waiting call does, rather than fail with EDEADLK (chan_select) or
+ * ETIMEDOUT at once (chan_timedselect, deadline passed): both are
+ * cancellation points.  _i: 0 chan_select, 1 a deadline passed, 2 one
+ * ahead.
  */
-struct no_case {
-	int			 form;
-	int			 r, err;
-	pthread_barrier_t	 bar;
-};
-
-static void *
-select_no_case_main(void *arg)
-{
-	struct no_case *nc = arg;
-	struct chan_case c = { NULL, CHAN_RECV, NULL, -1 };
-	struct timespec dl = { 0, 0 };
-
-	if (nc->form == 2)
-		dl = stress_deadline(1000000000);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-	pthread_barrier_wait(&nc->bar);
-	pthread_barrier_wait(&nc->bar);
-	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-	nc->r = nc->form == 0 ? chan_select(&c, 1) :
-	    chan_timedselect(&c, 1, &dl);
-	nc->err = errno;
-	return NULL;
-}
-
 START_TEST(select_with_no_case_acts_on_pending_cancel)
 {
-	static const char *const form[] = { "chan_select",
-	    "chan_timedselect (deadline passed)",
-	    "chan_timedselect (deadline ahead)" };
-	struct no_case nc = { .form = _i, .r = 99 };
-	pthread_t thr;
-	void *ret;
+	struct blocker b = { .passed = _i == 1 };
 
-	ck_assert_int_eq(pthread_barrier_init(&nc.bar, NULL, 2), 0);
-	ck_assert_int_eq(pthread_create(&thr, NULL, select_no_case_main, &nc),
-	    0);
-	pthread_barrier_wait(&nc.bar);
-	ck_assert_int_eq(pthread_cancel(thr), 0);
-	pthread_barrier_wait(&nc.bar);
-	ck_assert_int_eq(pthread_join(thr, &ret), 0);
-	ck_assert_msg(ret == PTHREAD_CANCELED, "%s with no enabled case "
-	    "returned %d (%s) with a cancel pending", form[_i], nc.r,
-	    strerror(nc.err));
-	pthread_barrier_destroy(&nc.bar);
+	blocker_cancel_pending(&b, NULL, NULL,
+	    _i == 0 ? OP_SELECT_RECV : OP_TIMEDSELECT_RECV, 99);
 }
 END_TEST
 
