@@ -773,6 +773,21 @@ send_frozen_in_block(chan_bcast_t *b, chan_t *slide, struct sender *s)
 }
 
 /*
+ * The end of those tests: block, no longer subscribed, holds 1 alone (2
+ * and 3 never reached it) and is closed; everything is freed.
+ */
+static void
+frozen_fini(chan_bcast_t *b, chan_t *slide, chan_t *block)
+{
+	recv_expect(block, 1);
+	ck_assert_int_eq(chan_recv(block, NULL), EPIPE);
+	chan_destroy(block);
+	freeze_fini();
+	chan_bcast_destroy(b);
+	chan_destroy(slide);
+}
+
+/*
  * unsubscribe returns only once the send delivering to sub has left
  * chan_send on it, and meanwhile the broadcast serves other calls: a
  * second unsubscribe of sub fails at once (sub is no longer subscribed),
@@ -820,12 +835,7 @@ START_TEST(unsubscribe_waits_for_send_inside_chan_send)
 	ck_assert_int_eq(chan_bcast_unsubscribe(b, late), 0);
 	chan_destroy(late);
 out:
-	recv_expect(block, 1);		/* 2 and 3 never reached it */
-	ck_assert_int_eq(chan_recv(block, NULL), EPIPE);
-	chan_destroy(block);
-	freeze_fini();
-	chan_bcast_destroy(b);
-	chan_destroy(slide);
+	frozen_fini(b, slide, block);
 }
 END_TEST
 
@@ -1015,12 +1025,7 @@ START_TEST(unsubscribe_ignores_pending_cancel)
 	    inside ? " (a send was inside chan_send on the subscription)" : "");
 	ck_assert_int_eq(p.u.rc, 0);
 	ck_assert_int_eq(sender_join(&s), 0);	/* block left: no error */
-	recv_expect(block, 1);
-	ck_assert_int_eq(chan_recv(block, NULL), EPIPE);
-	chan_destroy(block);
-	freeze_fini();
-	chan_bcast_destroy(b);
-	chan_destroy(slide);
+	frozen_fini(b, slide, block);
 }
 END_TEST
 
