@@ -671,6 +671,23 @@ START_TEST(second_select_wait_allocates_nothing)
 }
 END_TEST
 
+/*
+ * Runs fn(a) on a new thread and joins it, with a zeroed but for a->idle,
+ * an unbuffered channel nobody uses: the big selects below need a thread
+ * whose select scratch nothing has grown yet.
+ */
+static void
+run_on_idle(void *(*fn)(void *), struct sel_args *a)
+{
+	pthread_t t;
+
+	memset(a, 0, sizeof(*a));
+	a->idle = chan_create(sizeof(int), 0, CHAN_BLOCK);
+	ck_assert_ptr_nonnull(a->idle);
+	ck_assert_int_eq(pthread_create(&t, NULL, fn, a), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
 /* The thread of big_select_with_bad_case_allocates_nothing. */
 static void *
 bad_big_main(void *arg)
@@ -701,13 +718,8 @@ bad_big_main(void *arg)
 START_TEST(big_select_with_bad_case_allocates_nothing)
 {
 	struct sel_args a;
-	pthread_t t;
 
-	memset(&a, 0, sizeof(a));
-	a.idle = chan_create(sizeof(int), 0, CHAN_BLOCK);
-	ck_assert_ptr_nonnull(a.idle);
-	ck_assert_int_eq(pthread_create(&t, NULL, bad_big_main, &a), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_on_idle(bad_big_main, &a);
 	ck_assert_msg(a.idx == -1 && a.err == EINVAL, "chan_tryselect: %d, %s",
 	    a.idx, strerror(a.err));
 	ck_assert_uint_eq(a.seen, 0);
@@ -753,13 +765,8 @@ shrink_main(void *arg)
 START_TEST(smaller_big_select_allocates_nothing)
 {
 	struct sel_args a;
-	pthread_t t;
 
-	memset(&a, 0, sizeof(a));
-	a.idle = chan_create(sizeof(int), 0, CHAN_BLOCK);
-	ck_assert_ptr_nonnull(a.idle);
-	ck_assert_int_eq(pthread_create(&t, NULL, shrink_main, &a), 0);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	run_on_idle(shrink_main, &a);
 	ck_assert_msg(a.idx == -1 && a.err == EAGAIN, "chan_tryselect of %zu "
 	    "cases after one of %d: %d, %s", a.ncases, MANY, a.idx,
 	    strerror(a.err));
