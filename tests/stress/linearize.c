@@ -593,8 +593,6 @@ static bool
 chunk_end(const struct hist *h, struct cfg *c, int t, const struct op *o,
     bool handed)
 {
-	int first = c->ph[t] <= 1;
-
 	if (o->kind == K_SEND) {
 		c->c[o->ch].sown = 0;
 		if (h->policy[o->ch] != CHAN_BLOCK)
@@ -602,7 +600,8 @@ chunk_end(const struct hist *h, struct cfg *c, int t, const struct op *o,
 	} else {
 		c->c[o->ch].rown = 0;
 	}
-	if (handed && first && o->batch && o->n > 1 && c->done[t] == 1) {
+	/* Only a first chunk of a batch of n > 1 is ever handed. */
+	if (handed) {
 		c->ph[t] = 2;
 		c->quota[t] = 0;
 		return true;
