@@ -108,7 +108,10 @@ int chan_sendn(chan_t *ch, const void *elems, size_t n, size_t *nsent);
 /* chan_trysendn is chan_sendn that never waits: EAGAIN where it would. */
 int chan_trysendn(chan_t *ch, const void *elems, size_t n, size_t *nsent);
 
-/* chan_timedsendn is chan_sendn with a CLOCK_MONOTONIC deadline. */
+/*
+ * chan_timedsendn is chan_sendn that waits until abstime (CLOCK_MONOTONIC)
+ * at the latest: ETIMEDOUT; a NULL abstime waits forever.
+ */
 int chan_timedsendn(chan_t *ch, const void *elems, size_t n, size_t *nsent,
     const struct timespec *abstime);
 
@@ -124,7 +127,10 @@ int chan_recvn(chan_t *ch, void *elems, size_t n, size_t *nrecvd);
 /* chan_tryrecvn is chan_recvn that never waits: EAGAIN where it would. */
 int chan_tryrecvn(chan_t *ch, void *elems, size_t n, size_t *nrecvd);
 
-/* chan_timedrecvn is chan_recvn with a CLOCK_MONOTONIC deadline. */
+/*
+ * chan_timedrecvn is chan_recvn that waits until abstime (CLOCK_MONOTONIC)
+ * at the latest: ETIMEDOUT; a NULL abstime waits forever.
+ */
 int chan_timedrecvn(chan_t *ch, void *elems, size_t n, size_t *nrecvd,
     const struct timespec *abstime);
 
@@ -140,7 +146,12 @@ enum chan_op {
 	CHAN_RECV = 2,
 };
 
-/* struct chan_case is one case of a select, like struct pollfd for poll(2). */
+/*
+ * struct chan_case is one case of a select, like struct pollfd for poll(2),
+ * but a select writes err only in the case it completes.  A send case on a
+ * closed channel, or a receive case on a closed and empty one, is ready and
+ * completes with err EPIPE, for good: a loop sets that case's ch to NULL.
+ */
 struct chan_case {
 	chan_t		*ch;	/* NULL: never ready (a disabled case) */
 	enum chan_op	 op;
@@ -178,7 +189,10 @@ typedef struct chan_bcast chan_bcast_t;
  */
 chan_bcast_t *chan_bcast_create(size_t elem_size);
 
-/* chan_bcast_destroy frees b (not its subscriptions); NULL is a no-op. */
+/*
+ * chan_bcast_destroy closes the subscriptions still subscribed and frees b,
+ * not them; NULL is a no-op and no thread may still use b.
+ */
 void chan_bcast_destroy(chan_bcast_t *b);
 
 /*
