@@ -1218,6 +1218,8 @@ chan_create(size_t elem_size, size_t capacity, enum chan_policy policy)
 	chan__mutex_init(&ch->recv_mu);
 	CHAN__ATOMIC(&ch->nsendw);	/* see bump() */
 	CHAN__ATOMIC(&ch->nrecvw);
+	/* Written under both locks, read by polls under neither. */
+	CHAN__ATOMIC(&ch->closed);
 	return ch;
 }
 
