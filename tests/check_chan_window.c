@@ -15,8 +15,9 @@
  * threads happen to race into it.  The other tests here stop a call at
  * other points of its path the same way: right after it lets go of a lock
  * (a CHAN_SLIDE send's discard and put, a try receive's answer, a batch
- * that must not look twice), while it waits (a batch handed its first
- * element), and at its fence (the waiter's half of the hand-shake).
+ * that must not look twice, a receive about to serve), while it waits (a
+ * batch handed its first element), and at its fence (the waiter's half
+ * of the hand-shake).
  *
  * This program compiles src/chan.c itself, with its chan__lock calls
  * going through relocking() below, which, once armed, runs the test's
@@ -758,6 +759,87 @@ START_TEST(waiter_fences_between_link_and_second_look)
 }
 END_TEST
 
+/*
+ * chan__serve loops until neither side moved (DESIGN.md, pitfall 2): a
+ * sender it completes from sendq puts an element into the ring, and a
+ * receiver that queued on the ring while it was empty must then be served
+ * too, by the same serve, since that put was the only publish.  A receive
+ * takes the one element of a full ring while a sender waits for room; as
+ * it lets go of recv_mu, before it serves, a receiver queues on the now
+ * empty ring.  Its serve finds no element for the receiver, moves the
+ * sender's element into the ring, and must then hand it to the receiver.
+ * Both partners spin (waiting()), so that the serve hands them their
+ * element and room, where it would wake a sleeper to retry, which then
+ * serves on its own way out.  A serve that made one pass over each side
+ * returned with the receiver queued beside the element.
+ */
+struct serve_window {
+	chan_t		*ch;
+	struct partner	 receiver;
+	bool		 ran;
+};
+
+static void
+receiver_queues(void *arg)
+{
+	struct serve_window *sv = arg;
+
+	sv->ran = true;
+	partner_start(&sv->receiver, OP_RECV, sv->ch, -1);
+	while (atomic_load(&sv->ch->nrecvw) == 0)
+		sched_yield();
+}
+
+static void
+serve_again(bool try)
+{
+	struct serve_window sv = { .ch = new_chan(sizeof(int), 1,
+	    CHAN_BLOCK) };
+	struct partner sender;
+	size_t queued;
+	int v = -1, r;
+
+	put(sv.ch, OLD);				/* full */
+	atomic_store(&spin_on, sv.ch);
+	partner_start(&sender, OP_SEND, sv.ch, PARTNER_VAL);
+	while (atomic_load(&sv.ch->nsendw) == 0)
+		sched_yield();
+	unlock_armed_mu = &sv.ch->recv_mu;
+	after_unlock_arg = &sv;
+	after_unlock = receiver_queues;
+	r = try ? chan_tryrecv(sv.ch, &v) : chan_recv(sv.ch, &v);
+	after_unlock = NULL;
+	queued = atomic_load(&sv.ch->nrecvw);
+	if (queued > 0)
+		chan__serve(sv.ch);	/* let the receiver go, to join it */
+	while (!atomic_load(&sender.op.returned) ||
+	    (sv.ran && !atomic_load(&sv.receiver.op.returned)))
+		sched_yield();
+	atomic_store(&spin_on, NULL);
+	partner_join(&sender);
+	if (sv.ran)
+		partner_join(&sv.receiver);
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(v, OLD);
+	ck_assert_msg(sv.ran, "%s never let go of recv_mu",
+	    try ? "chan_tryrecv" : "chan_recv");
+	ck_assert_msg(queued == 0, "%s served the sender waiting for room "
+	    "and returned with %zu receiver(s) queued beside its element",
+	    try ? "chan_tryrecv" : "chan_recv", queued);
+	ck_assert_int_eq(sender.op.err, 0);
+	ck_assert_int_eq(sv.receiver.op.err, 0);
+	ck_assert_int_eq(sv.receiver.op.val, PARTNER_VAL);
+	ck_assert_uint_eq(chan_len(sv.ch), 0);
+	chan_destroy(sv.ch);
+}
+
+START_TEST(serve_moves_sender_then_serves_receivers_again)
+{
+	serve_again(false);
+	serve_again(true);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -774,6 +856,7 @@ main(void)
 	ADD(s, batch_without_wait_looks_once);
 	ADD(s, batch_handed_first_moves_the_rest);
 	ADD(s, waiter_fences_between_link_and_second_look);
+	ADD(s, serve_moves_sender_then_serves_receivers_again);
 
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
