@@ -15,14 +15,15 @@
  * threads happen to race into it.  The other tests here stop a call at
  * other points of its path the same way: right after it lets go of a lock
  * (a CHAN_SLIDE send's discard and put, a try receive's answer, a batch
- * that must not look twice, a receive about to serve), while it waits (a
- * batch handed its first element), and at its fence (the waiter's half
- * of the hand-shake).
+ * that must not look twice, a receive about to serve), right before its
+ * first lock (a send's answer), while it waits (a batch handed its first
+ * element), and at its fence (the waiter's half of the hand-shake).
  *
  * This program compiles src/chan.c itself, with its chan__lock calls
  * going through relocking() below, which, once armed, runs the test's
  * arrange step on the calling thread before that thread's second lock of
- * the channel's lock for that side, its unlocks through unlocking() and
+ * the channel's lock for that side (or its first: see
+ * send_reads_closed_under_its_lock), its unlocks through unlocking() and
  * unlocking_fence(), which once armed run a step right after the thread
  * lets go of a lock (see slide_discards_and_puts_in_one_step and
  * try_recv_reads_closed_under_its_lock), its chan__wait calls through
@@ -73,8 +74,8 @@ real_fence(void)
 
 /*
  * Armed: arrange(arrange_arg) runs before the calling thread's lock of
- * armed_mu that follows its first one.  Thread-local: a partner thread
- * never runs it.
+ * armed_mu that follows armed_skip others (1: the one after its first
+ * lock).  Thread-local: a partner thread never runs it.
  */
 static _Thread_local chan__mutex *armed_mu;
 static _Thread_local int armed_skip;
@@ -840,6 +841,83 @@ START_TEST(serve_moves_sender_then_serves_receivers_again)
 }
 END_TEST
 
+/*
+ * A send reads closed under send_mu, where close cannot change it: a send
+ * on a buffered channel that is closed just before the send takes its
+ * lock (the close done, both locks let go) fails with EPIPE and puts
+ * nothing.  Read before the lock, closed may belong to an earlier state:
+ * the send then puts its element into a closed ring, and returns 0 after
+ * chan_close returned, while receivers queued at the close were told
+ * EPIPE with no element there.  The lock hook closes the channel right
+ * before the call's first lock of send_mu.
+ */
+enum closing_send {
+	CL_SEND,
+	CL_TRYSEND,
+	CL_TIMEDSEND,
+	CL_TRYSELECT,
+};
+
+static const char *const closing_send_name[] = {
+	"chan_send", "chan_trysend", "chan_timedsend", "chan_tryselect",
+};
+
+static void
+close_now(void *arg)
+{
+	ck_assert_int_eq(chan_close(arg), 0);
+}
+
+static void
+closed_before_lock(size_t cap, enum closing_send call)
+{
+	chan_t *ch = new_chan(sizeof(int), cap, CHAN_BLOCK);
+	struct chan_case c = { .ch = ch, .op = CHAN_SEND };
+	struct timespec dl = deadline_in(60000);
+	int v = CALL_VAL, r;
+
+	c.elem = &v;
+	armed_mu = &ch->send_mu;
+	armed_skip = 0;
+	arrange_arg = ch;
+	arrange = close_now;
+	switch (call) {
+	case CL_SEND:
+		r = chan_send(ch, &v);
+		break;
+	case CL_TRYSEND:
+		r = chan_trysend(ch, &v);
+		break;
+	case CL_TIMEDSEND:
+		r = chan_timedsend(ch, &v, &dl);
+		break;
+	default:
+		r = chan_tryselect(&c, 1) == 0 ? c.err : errno;
+		break;
+	}
+	ck_assert_msg(arrange == NULL, "capacity %zu: %s never took send_mu",
+	    cap, closing_send_name[call]);
+	arrange = NULL;
+	ck_assert_msg(r == EPIPE, "capacity %zu: %s on a channel closed "
+	    "before it took send_mu returned %d (%s), and put %zu element(s) "
+	    "into the closed ring", cap, closing_send_name[call], r,
+	    strerror(r), chan_len(ch));
+	ck_assert_uint_eq(chan_len(ch), 0);
+	ck_assert_int_eq(chan_tryrecv(ch, &v), EPIPE);
+	chan_destroy(ch);
+}
+
+START_TEST(send_reads_closed_under_its_lock)
+{
+	enum closing_send call;
+
+	for (call = CL_SEND; call <= CL_TRYSELECT; call++) {
+		closed_before_lock(1, call);
+		closed_before_lock(3, call);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -853,6 +931,7 @@ main(void)
 	ADD(s, recv_relocked_after_poll_serves_sender);
 	ADD(s, slide_discards_and_puts_in_one_step);
 	ADD(s, try_recv_reads_closed_under_its_lock);
+	ADD(s, send_reads_closed_under_its_lock);
 	ADD(s, batch_without_wait_looks_once);
 	ADD(s, batch_handed_first_moves_the_rest);
 	ADD(s, waiter_fences_between_link_and_second_look);
