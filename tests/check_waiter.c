@@ -18,6 +18,16 @@
  * has claimed the waiter (it then waits for the waiter's mutex, which the
  * waiter holds, to publish DONE), and reports ETIMEDOUT.
  *
+ * A thread cancelled in its cond wait after a completer claimed it has had
+ * its operation done too, and its cleanup must wait for DONE before the
+ * thread goes on unwinding: until then the completer still writes into its
+ * waiter, and a buffered channel's wake-up to retry, which the cleanup
+ * passes on, is not yet there to see.  Here pthread_cond_wait goes through
+ * waiting(), which once armed starts the partner and acts on a cancel once
+ * the partner has claimed the waiter; the partner's lock of that waiter's
+ * mutex goes through locking(), which holds it back until the cleanup
+ * waits for DONE, or has ended without waiting.
+ *
  * This program compiles src/waiter.c itself, for its static
  * spin_setting() and its cond wait; its functions replace libchan.a's
  * waiter.o, as check_chan_window's copy of chan.c replaces chan.o.
@@ -25,14 +35,21 @@
 /* As waiter.c defines it, before any header: syscall(2) for testutil.h. */
 #define _GNU_SOURCE
 
-#include "internal.h"
+#include <pthread.h>		/* declared under their own names first */
 
+static int	locking(pthread_mutex_t *);
+static int	waiting(pthread_cond_t *, pthread_mutex_t *);
 static int	timedwaiting(pthread_cond_t *, pthread_mutex_t *,
 		    const struct timespec *);
 
+#define pthread_mutex_lock	locking		/* internal.h's chan__plock */
+#include "internal.h"
+#define pthread_cond_wait	waiting
 #define pthread_cond_timedwait	timedwaiting
 #include "waiter.c"
 #undef pthread_cond_timedwait
+#undef pthread_cond_wait
+#undef pthread_mutex_lock
 
 #include "testutil.h"
 #include "window.h"
@@ -202,6 +219,164 @@ START_TEST(timed_wait_claimed_at_its_deadline_completes)
 }
 END_TEST
 
+/*
+ * The cancel test's hooks.  Armed by the thread under test: its next
+ * untimed cond wait runs claim_then_cancel(cancel_arg), which does not
+ * return; its cond waits after that are its cleanup's (in_cleanup).  A
+ * thread other than held_owner that locks held_mu waits until mu_free.
+ */
+static _Thread_local void (*claim_then_cancel)(void *);
+static _Thread_local void *cancel_arg;
+static _Thread_local bool in_cleanup;
+static _Atomic(pthread_mutex_t *) held_mu;
+static pthread_t held_owner;
+static atomic_bool mu_free;
+
+static int
+waiting(pthread_cond_t *cond, pthread_mutex_t *mu)
+{
+	void (*f)(void *) = claim_then_cancel;
+
+	if (f != NULL) {
+		claim_then_cancel = NULL;
+		in_cleanup = true;
+		f(cancel_arg);
+	}
+	if (in_cleanup)
+		atomic_store(&mu_free, true);	/* it waits for DONE */
+	return pthread_cond_wait(cond, mu);
+}
+
+static int
+locking(pthread_mutex_t *mu)
+{
+	if (mu == atomic_load(&held_mu) &&
+	    !pthread_equal(pthread_self(), held_owner)) {
+		while (!atomic_load(&mu_free))
+			sched_yield();
+	}
+	return pthread_mutex_lock(mu);
+}
+
+enum cancelled_call {
+	UNBUF_RECV,
+	UNBUF_SEND,
+	RING_RECV,		/* woken to retry */
+	RING_SEND,		/* woken to retry */
+};
+
+static const char *const cancelled_name[] = {
+	"chan_recv (capacity 0)", "chan_send (capacity 0)",
+	"chan_recv (capacity 1)", "chan_send (capacity 1)",
+};
+
+struct late_cancel {
+	chan_t		*ch;
+	bool		 send;		/* the call under test sends */
+	struct partner	 partner;
+	int		 claimed;	/* the waiter's state at the cancel */
+	int		 left;		/* and once its cleanup had run */
+};
+
+/*
+ * Runs in the call under test's cond wait, with its waiter's mutex held:
+ * starts the partner, and once the partner has claimed the waiter (it
+ * then waits for that mutex to publish DONE), acts on a cancel.
+ */
+static void
+partner_claims_then_cancel(void *arg)
+{
+	struct late_cancel *lc = arg;
+	struct chan__waiter *w = &chan__tls_waiter;
+
+	if (lc->send)
+		partner_start(&lc->partner, OP_RECV, lc->ch, -1);
+	else
+		partner_start(&lc->partner, OP_SEND, lc->ch, PARTNER_VAL);
+	while ((lc->claimed = atomic_load(&w->state)) == CHAN__SLEEPING &&
+	    !atomic_load(&lc->partner.op.returned))
+		sched_yield();
+	pthread_cancel(pthread_self());
+	pthread_testcancel();
+}
+
+/* The last cleanup handler of the thread under test, after the library's. */
+static void
+cleanup_ran(void *arg)
+{
+	struct late_cancel *lc = arg;
+
+	lc->left = atomic_load(&chan__tls_waiter.state);
+	atomic_store(&mu_free, true);
+}
+
+static void *
+cancelled_main(void *arg)
+{
+	struct late_cancel *lc = arg;
+	int v = CALL_VAL;
+
+	held_owner = pthread_self();
+	atomic_store(&held_mu, &chan__self()->mu);
+	cancel_arg = lc;
+	claim_then_cancel = partner_claims_then_cancel;
+	pthread_cleanup_push(cleanup_ran, lc);
+	if (lc->send)
+		(void)chan_send(lc->ch, &v);
+	else
+		(void)chan_recv(lc->ch, &v);
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
+/*
+ * Row _i: a call cancelled in its cond wait just after a partner claimed
+ * it finishes its cleanup only once DONE is published, and passes on a
+ * wake-up to retry; the partner's operation took place.
+ */
+START_TEST(cancel_claimed_in_cond_wait_waits_for_done)
+{
+	enum cancelled_call call = (enum cancelled_call)_i;
+	size_t cap = call >= RING_RECV ? 1 : 0;
+	struct late_cancel lc = { .ch = new_chan(sizeof(int), cap,
+	    CHAN_BLOCK), .send = call == UNBUF_SEND || call == RING_SEND,
+	    .claimed = -1, .left = -1 };
+	pthread_t t;
+	void *ret;
+
+	if (call == RING_SEND)
+		put(lc.ch, OLD);		/* full */
+	atomic_store(&mu_free, false);
+	ck_assert_int_eq(pthread_create(&t, NULL, cancelled_main, &lc), 0);
+	while (!atomic_load(&mu_free))
+		sched_yield();
+	partner_join(&lc.partner);
+	ck_assert_int_eq(pthread_join(t, &ret), 0);
+	atomic_store(&held_mu, NULL);
+	ck_assert_msg(ret == PTHREAD_CANCELED, "%s returned instead of "
+	    "being cancelled", cancelled_name[call]);
+	ck_assert_msg(lc.claimed == CHAN__CLAIMED, "%s: the partner returned "
+	    "%d and left the waiter in state %d", cancelled_name[call],
+	    lc.partner.op.err, lc.claimed);
+	ck_assert_msg(lc.left == CHAN__DONE, "%s, cancelled after a partner "
+	    "claimed it, ended its cleanup in state %d, before DONE: the "
+	    "partner then wrote into the waiter of a thread gone on",
+	    cancelled_name[call], lc.left);
+	ck_assert_int_eq(lc.partner.op.err, 0);
+	if (lc.send)
+		ck_assert_int_eq(lc.partner.op.val, cap == 0 ? CALL_VAL : OLD);
+	else if (cap > 0)
+		ck_assert_int_eq(take(lc.ch), PARTNER_VAL);
+	ck_assert_uint_eq(chan_len(lc.ch), 0);
+	ck_assert_uint_eq(atomic_load(&lc.ch->nsendw) +
+	    atomic_load(&lc.ch->nrecvw), 0);
+	ck_assert_msg(!atomic_load(&lc.ch->send_retry) &&
+	    !atomic_load(&lc.ch->recv_retry), "%s, cancelled when woken to "
+	    "retry, did not pass the wake-up on", cancelled_name[call]);
+	chan_destroy(lc.ch);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -218,6 +393,11 @@ main(void)
 	tcase_set_timeout(tc, CASE_TIMEOUT);
 	tcase_add_loop_test(tc, timed_wait_claimed_at_its_deadline_completes,
 	    0, (int)NELEMS(timed_name));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cancel");
+	tcase_set_timeout(tc, CASE_TIMEOUT);
+	tcase_add_loop_test(tc, cancel_claimed_in_cond_wait_waits_for_done,
+	    0, (int)NELEMS(cancelled_name));
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
