@@ -137,6 +137,7 @@ struct late_claim {
 	bool		 send;		/* the call under test sends */
 	struct partner	 partner;
 	int		 state;		/* the waiter's, as the hook saw it */
+	int		 left;		/* cancelled: once its cleanup had run */
 };
 
 /*
@@ -270,14 +271,6 @@ static const char *const cancelled_name[] = {
 	"chan_recv (capacity 1)", "chan_send (capacity 1)",
 };
 
-struct late_cancel {
-	chan_t		*ch;
-	bool		 send;		/* the call under test sends */
-	struct partner	 partner;
-	int		 claimed;	/* the waiter's state at the cancel */
-	int		 left;		/* and once its cleanup had run */
-};
-
 /*
  * Runs in the call under test's cond wait, with its waiter's mutex held:
  * starts the partner, and once the partner has claimed the waiter (it
@@ -286,16 +279,7 @@ struct late_cancel {
 static void
 partner_claims_then_cancel(void *arg)
 {
-	struct late_cancel *lc = arg;
-	struct chan__waiter *w = &chan__tls_waiter;
-
-	if (lc->send)
-		partner_start(&lc->partner, OP_RECV, lc->ch, -1);
-	else
-		partner_start(&lc->partner, OP_SEND, lc->ch, PARTNER_VAL);
-	while ((lc->claimed = atomic_load(&w->state)) == CHAN__SLEEPING &&
-	    !atomic_load(&lc->partner.op.returned))
-		sched_yield();
+	partner_claims(arg);
 	pthread_cancel(pthread_self());
 	pthread_testcancel();
 }
@@ -304,7 +288,7 @@ partner_claims_then_cancel(void *arg)
 static void
 cleanup_ran(void *arg)
 {
-	struct late_cancel *lc = arg;
+	struct late_claim *lc = arg;
 
 	lc->left = atomic_load(&chan__tls_waiter.state);
 	atomic_store(&mu_free, true);
@@ -313,7 +297,7 @@ cleanup_ran(void *arg)
 static void *
 cancelled_main(void *arg)
 {
-	struct late_cancel *lc = arg;
+	struct late_claim *lc = arg;
 	int v = CALL_VAL;
 
 	held_owner = pthread_self();
@@ -338,9 +322,9 @@ START_TEST(cancel_claimed_in_cond_wait_waits_for_done)
 {
 	enum cancelled_call call = (enum cancelled_call)_i;
 	size_t cap = call >= RING_RECV ? 1 : 0;
-	struct late_cancel lc = { .ch = new_chan(sizeof(int), cap,
+	struct late_claim lc = { .ch = new_chan(sizeof(int), cap,
 	    CHAN_BLOCK), .send = call == UNBUF_SEND || call == RING_SEND,
-	    .claimed = -1, .left = -1 };
+	    .state = -1, .left = -1 };
 	pthread_t t;
 	void *ret;
 
@@ -355,9 +339,9 @@ START_TEST(cancel_claimed_in_cond_wait_waits_for_done)
 	atomic_store(&held_mu, NULL);
 	ck_assert_msg(ret == PTHREAD_CANCELED, "%s returned instead of "
 	    "being cancelled", cancelled_name[call]);
-	ck_assert_msg(lc.claimed == CHAN__CLAIMED, "%s: the partner returned "
+	ck_assert_msg(lc.state == CHAN__CLAIMED, "%s: the partner returned "
 	    "%d and left the waiter in state %d", cancelled_name[call],
-	    lc.partner.op.err, lc.claimed);
+	    lc.partner.op.err, lc.state);
 	ck_assert_msg(lc.left == CHAN__DONE, "%s, cancelled after a partner "
 	    "claimed it, ended its cleanup in state %d, before DONE: the "
 	    "partner then wrote into the waiter of a thread gone on",
