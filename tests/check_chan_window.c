@@ -17,7 +17,8 @@
  * (a CHAN_SLIDE send's discard and put, a try receive's answer, a batch
  * that must not look twice, a receive about to serve), right before its
  * first lock (a send's answer), while it waits (a batch handed its first
- * element), and at its fence (the waiter's half of the hand-shake).
+ * element), at its fence (the waiter's half of the hand-shake), and right
+ * before a completer's claim (a waiter that stops waiting there).
  *
  * This program compiles src/chan.c itself, with its chan__lock calls
  * going through relocking() below, which, once armed, runs the test's
@@ -28,9 +29,11 @@
  * lets go of a lock (see slide_discards_and_puts_in_one_step and
  * try_recv_reads_closed_under_its_lock), its chan__wait calls through
  * waiting(), which once armed keeps a waiter spinning until a completer
- * claims it (see batch_handed_first_moves_the_rest), and its
- * atomic_thread_fence calls through fencing() (see
- * waiter_fences_between_link_and_second_look).
+ * claims it (see batch_handed_first_moves_the_rest) or aborts it as at a
+ * deadline, its chan__claim calls through claiming(), which once armed
+ * runs a step right before a completer's claim (see
+ * claim_comes_before_unlink), and its atomic_thread_fence calls through
+ * fencing() (see waiter_fences_between_link_and_second_look).
  * Its channel functions are that copy (libchan.a's chan.o is not linked
  * in); the library has no hook.
  */
@@ -44,6 +47,7 @@ static void	unlocking_fence(chan__mutex *);
 static void	fencing(memory_order);
 static int	waiting(struct chan__waiter *, const struct timespec *,
 		    void (*)(void *), void *);
+static int	claiming(struct chan__waiter *);
 
 /*
  * The fence itself, for fencing(): sequentially consistent, as strong as
@@ -60,10 +64,12 @@ real_fence(void)
 #define chan__unlock	unlocking
 #define chan__unlock_fence	unlocking_fence
 #define chan__wait	waiting
+#define chan__claim	claiming
 #undef atomic_thread_fence
 #define atomic_thread_fence(order)	fencing(order)
 #include "chan.c"
 #undef atomic_thread_fence
+#undef chan__claim
 #undef chan__wait
 #undef chan__unlock_fence
 #undef chan__unlock
@@ -82,10 +88,17 @@ static _Thread_local int armed_skip;
 static _Thread_local void (*arrange)(void *);
 static _Thread_local void *arrange_arg;
 
+/* For claim_comes_before_unlink, see there. */
+static _Thread_local bool aborted_here;
+static atomic_bool aborted_locks;
+
 static void
 relocking(chan__mutex *mu)
 {
 	void (*f)(void *) = arrange;
+
+	if (aborted_here)
+		atomic_store(&aborted_locks, true);
 
 	if (f != NULL && mu == armed_mu && armed_skip-- == 0) {
 		arrange = NULL;
@@ -131,9 +144,13 @@ unlocking_fence(chan__mutex *mu)
 /*
  * Armed: a call about to wait on spin_on spins, never sleeping, until a
  * completer claims it: a completer then hands it an element (or room),
- * where it would wake a sleeper to retry under its own lock instead.
+ * where it would wake a sleeper to retry under its own lock instead.  One
+ * about to wait on abort_on waits for abort_now, then aborts as if its
+ * deadline had passed, unless a completer claimed it first.
  */
 static _Atomic(chan_t *) spin_on;
+static _Atomic(chan_t *) abort_on;
+static atomic_bool abort_now;
 
 static int
 waiting(struct chan__waiter *w, const struct timespec *abstime,
@@ -141,12 +158,41 @@ waiting(struct chan__waiter *w, const struct timespec *abstime,
 {
 	const struct chan__entry *e = arg;	/* transfer_once's */
 
+	int s = CHAN__WAITING;
+
 	if (e->ch == atomic_load(&spin_on)) {
 		while (atomic_load_explicit(&w->state, memory_order_acquire) ==
 		    CHAN__WAITING)
 			sched_yield();
 	}
+	if (e->ch == atomic_load(&abort_on)) {
+		/* As a wait whose deadline passed: abort, unless claimed. */
+		while (!atomic_load(&abort_now))
+			sched_yield();
+		if (atomic_compare_exchange_strong(&w->state, &s,
+		    CHAN__ABORTED)) {
+			aborted_here = true;
+			return ETIMEDOUT;
+		}
+	}
 	return chan__wait(w, abstime, on_cancel, arg);
+}
+
+/*
+ * Armed (before_claim): runs before_claim(before_claim_arg) on the calling
+ * thread right before its next claim of a waiter.
+ */
+static void (*_Atomic before_claim)(void *);
+static void *before_claim_arg;
+
+static int
+claiming(struct chan__waiter *w)
+{
+	void (*f)(void *) = atomic_exchange(&before_claim, NULL);
+
+	if (f != NULL)
+		f(before_claim_arg);
+	return chan__claim(w);
 }
 
 #define CALL_VAL	300	/* what the call under test sends */
@@ -918,6 +964,56 @@ START_TEST(send_reads_closed_under_its_lock)
 }
 END_TEST
 
+/*
+ * A completer claims a waiter before it unlinks its entry (claim_first):
+ * while the entry is linked its owner, should it stop waiting, must take
+ * the queue's lock to unlink it, so it cannot return, and queue again in
+ * a next call, before the completer's claim has been tried; a claim tried
+ * after the unlink could take that next call's wait.  A receiver queues on
+ * an unbuffered channel; a trysend's claim hook makes it abort, as at a
+ * deadline, and then waits for it either to take the lock (the entry was
+ * still linked) or to return.
+ */
+static void
+abort_then_watch(void *arg)
+{
+	struct partner *p = arg;
+
+	atomic_store(&abort_now, true);
+	while (!atomic_load(&aborted_locks) && !atomic_load(&p->op.returned))
+		sched_yield();
+}
+
+START_TEST(claim_comes_before_unlink)
+{
+	chan_t *ch = new_chan(sizeof(int), 0, CHAN_BLOCK);
+	struct partner receiver;
+	bool early;
+	int v = CALL_VAL;
+
+	atomic_store(&abort_on, ch);
+	atomic_store(&abort_now, false);
+	atomic_store(&aborted_locks, false);
+	partner_start(&receiver, OP_RECV, ch, -1);
+	while (atomic_load(&ch->nrecvw) == 0)
+		sched_yield();
+	before_claim_arg = &receiver;
+	atomic_store(&before_claim, abort_then_watch);
+	ck_assert_int_eq(chan_trysend(ch, &v), EAGAIN);
+	early = !atomic_load(&aborted_locks);
+	atomic_store(&abort_on, NULL);
+	ck_assert_msg(atomic_load(&before_claim) == NULL,
+	    "chan_trysend claimed no waiter");
+	partner_join(&receiver);
+	ck_assert_msg(!early, "the receiver, aborted right before the "
+	    "sender's claim, returned %d without taking the queue's lock: "
+	    "its entry had been unlinked before the claim", receiver.op.err);
+	ck_assert_int_eq(receiver.op.err, ETIMEDOUT);
+	ck_assert_uint_eq(atomic_load(&ch->nrecvw), 0);
+	chan_destroy(ch);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -936,6 +1032,7 @@ main(void)
 	ADD(s, batch_handed_first_moves_the_rest);
 	ADD(s, waiter_fences_between_link_and_second_look);
 	ADD(s, serve_moves_sender_then_serves_receivers_again);
+	ADD(s, claim_comes_before_unlink);
 
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
