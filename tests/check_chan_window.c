@@ -198,6 +198,7 @@ claiming(struct chan__waiter *w)
 #define CALL_VAL	300	/* what the call under test sends */
 
 enum call {
+	SELECTSEND,		/* chan_tryselect of one send case */
 	TRYSEND,
 	SEND,
 	TIMEDSEND,
@@ -206,15 +207,19 @@ enum call {
 };
 
 static const char *const call_name[] = {
-	"chan_trysend", "chan_send", "chan_timedsend", "chan_recv",
-	"chan_timedrecv",
+	"chan_tryselect", "chan_trysend", "chan_send", "chan_timedsend",
+	"chan_recv", "chan_timedrecv",
 };
 
 /* Makes call on ch, sending *v or receiving into it; dl for the timed. */
 static int
 make_call(enum call call, chan_t *ch, int *v, const struct timespec *dl)
 {
+	struct chan_case c = CASE(ch, CHAN_SEND, v);
+
 	switch (call) {
+	case SELECTSEND:
+		return chan_tryselect(&c, 1) == 0 ? c.err : errno;
 	case TRYSEND:
 		return chan_trysend(ch, v);
 	case SEND:
@@ -897,17 +902,6 @@ END_TEST
  * EPIPE with no element there.  The lock hook closes the channel right
  * before the call's first lock of send_mu.
  */
-enum closing_send {
-	CL_SEND,
-	CL_TRYSEND,
-	CL_TIMEDSEND,
-	CL_TRYSELECT,
-};
-
-static const char *const closing_send_name[] = {
-	"chan_send", "chan_trysend", "chan_timedsend", "chan_tryselect",
-};
-
 static void
 close_now(void *arg)
 {
@@ -915,38 +909,23 @@ close_now(void *arg)
 }
 
 static void
-closed_before_lock(size_t cap, enum closing_send call)
+closed_before_lock(size_t cap, enum call call)
 {
 	chan_t *ch = new_chan(sizeof(int), cap, CHAN_BLOCK);
-	struct chan_case c = { .ch = ch, .op = CHAN_SEND };
 	struct timespec dl = deadline_in(60000);
 	int v = CALL_VAL, r;
 
-	c.elem = &v;
 	armed_mu = &ch->send_mu;
 	armed_skip = 0;
 	arrange_arg = ch;
 	arrange = close_now;
-	switch (call) {
-	case CL_SEND:
-		r = chan_send(ch, &v);
-		break;
-	case CL_TRYSEND:
-		r = chan_trysend(ch, &v);
-		break;
-	case CL_TIMEDSEND:
-		r = chan_timedsend(ch, &v, &dl);
-		break;
-	default:
-		r = chan_tryselect(&c, 1) == 0 ? c.err : errno;
-		break;
-	}
+	r = make_call(call, ch, &v, &dl);
 	ck_assert_msg(arrange == NULL, "capacity %zu: %s never took send_mu",
-	    cap, closing_send_name[call]);
+	    cap, call_name[call]);
 	arrange = NULL;
 	ck_assert_msg(r == EPIPE, "capacity %zu: %s on a channel closed "
 	    "before it took send_mu returned %d (%s), and put %zu element(s) "
-	    "into the closed ring", cap, closing_send_name[call], r,
+	    "into the closed ring", cap, call_name[call], r,
 	    strerror(r), chan_len(ch));
 	ck_assert_uint_eq(chan_len(ch), 0);
 	ck_assert_int_eq(chan_tryrecv(ch, &v), EPIPE);
@@ -955,9 +934,9 @@ closed_before_lock(size_t cap, enum closing_send call)
 
 START_TEST(send_reads_closed_under_its_lock)
 {
-	enum closing_send call;
+	enum call call;
 
-	for (call = CL_SEND; call <= CL_TRYSELECT; call++) {
+	for (call = SELECTSEND; call <= TIMEDSEND; call++) {
 		closed_before_lock(1, call);
 		closed_before_lock(3, call);
 	}
