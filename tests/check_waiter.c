@@ -162,6 +162,47 @@ partner_claims(void *arg)
 }
 
 /*
+ * A new channel of capacity cap for a late claim: full (OLD) if the call
+ * under test sends into a ring.
+ */
+static void
+late_claim_init(struct late_claim *lc, size_t cap, bool send)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->ch = new_chan(sizeof(int), cap, CHAN_BLOCK);
+	lc->send = send;
+	lc->state = lc->left = -1;
+	if (send && cap > 0)
+		put(lc->ch, OLD);		/* full */
+}
+
+/* The partner claimed the waiter of the call called name. */
+static void
+assert_claimed(const struct late_claim *lc, const char *name)
+{
+	ck_assert_msg(lc->state == CHAN__CLAIMED, "%s: the partner returned "
+	    "%d and left the waiter in state %d", name, lc->partner.op.err,
+	    lc->state);
+}
+
+/*
+ * Once the call called name and its partner are done: nothing is left
+ * buffered or queued, and no wake-up to retry is still pending.  Frees
+ * the channel.
+ */
+static void
+late_claim_fini(struct late_claim *lc, const char *name)
+{
+	ck_assert_uint_eq(chan_len(lc->ch), 0);
+	ck_assert_uint_eq(atomic_load(&lc->ch->nsendw) +
+	    atomic_load(&lc->ch->nrecvw), 0);
+	ck_assert_msg(!atomic_load(&lc->ch->send_retry) &&
+	    !atomic_load(&lc->ch->recv_retry), "%s left a wake-up to retry "
+	    "pending: it was not passed on", name);
+	chan_destroy(lc->ch);
+}
+
+/*
  * Row _i: a timed call that sleeps, and whose cond wait times out just
  * after a partner claimed it, completes: 0, with the partner's element
  * received or its own delivered, and nothing left over.
@@ -170,15 +211,14 @@ START_TEST(timed_wait_claimed_at_its_deadline_completes)
 {
 	enum timed_call call = (enum timed_call)_i;
 	size_t cap = call >= RING_TIMEDRECV ? 1 : 0;
-	struct late_claim lc = { .ch = new_chan(sizeof(int), cap,
-	    CHAN_BLOCK), .send = call == UNBUF_TIMEDSEND ||
-	    call == RING_TIMEDSEND };
+	struct late_claim lc;
 	struct timespec dl = deadline_in(60000);
 	struct chan_case c[1];
-	int v = lc.send ? CALL_VAL : -1, r;
+	int v, r;
 
-	if (call == RING_TIMEDSEND)
-		put(lc.ch, OLD);		/* full */
+	late_claim_init(&lc, cap, call == UNBUF_TIMEDSEND ||
+	    call == RING_TIMEDSEND);
+	v = lc.send ? CALL_VAL : -1;
 	c[0] = CASE(lc.ch, CHAN_RECV, &v);
 	timeout_arg = &lc;
 	claim_then_time_out = partner_claims;
@@ -197,9 +237,7 @@ START_TEST(timed_wait_claimed_at_its_deadline_completes)
 	ck_assert_msg(claim_then_time_out == NULL, "%s returned %d without "
 	    "sleeping in a timed cond wait", timed_name[call], r);
 	partner_join(&lc.partner);
-	ck_assert_msg(lc.state == CHAN__CLAIMED, "%s: the partner returned "
-	    "%d and left the waiter in state %d", timed_name[call],
-	    lc.partner.op.err, lc.state);
+	assert_claimed(&lc, timed_name[call]);
 	ck_assert_int_eq(lc.partner.op.err, 0);
 	ck_assert_msg(r == 0, "%s returned %d (%s) though the partner had "
 	    "claimed it as its cond wait timed out", timed_name[call], r,
@@ -211,12 +249,7 @@ START_TEST(timed_wait_claimed_at_its_deadline_completes)
 	} else {
 		ck_assert_int_eq(v, PARTNER_VAL);
 	}
-	ck_assert_uint_eq(chan_len(lc.ch), 0);
-	ck_assert_uint_eq(atomic_load(&lc.ch->nsendw) +
-	    atomic_load(&lc.ch->nrecvw), 0);
-	ck_assert(!atomic_load(&lc.ch->send_retry) &&
-	    !atomic_load(&lc.ch->recv_retry));
-	chan_destroy(lc.ch);
+	late_claim_fini(&lc, timed_name[call]);
 }
 END_TEST
 
@@ -322,14 +355,11 @@ START_TEST(cancel_claimed_in_cond_wait_waits_for_done)
 {
 	enum cancelled_call call = (enum cancelled_call)_i;
 	size_t cap = call >= RING_RECV ? 1 : 0;
-	struct late_claim lc = { .ch = new_chan(sizeof(int), cap,
-	    CHAN_BLOCK), .send = call == UNBUF_SEND || call == RING_SEND,
-	    .state = -1, .left = -1 };
+	struct late_claim lc;
 	pthread_t t;
 	void *ret;
 
-	if (call == RING_SEND)
-		put(lc.ch, OLD);		/* full */
+	late_claim_init(&lc, cap, call == UNBUF_SEND || call == RING_SEND);
 	atomic_store(&mu_free, false);
 	ck_assert_int_eq(pthread_create(&t, NULL, cancelled_main, &lc), 0);
 	while (!atomic_load(&mu_free))
@@ -339,9 +369,7 @@ START_TEST(cancel_claimed_in_cond_wait_waits_for_done)
 	atomic_store(&held_mu, NULL);
 	ck_assert_msg(ret == PTHREAD_CANCELED, "%s returned instead of "
 	    "being cancelled", cancelled_name[call]);
-	ck_assert_msg(lc.state == CHAN__CLAIMED, "%s: the partner returned "
-	    "%d and left the waiter in state %d", cancelled_name[call],
-	    lc.partner.op.err, lc.state);
+	assert_claimed(&lc, cancelled_name[call]);
 	ck_assert_msg(lc.left == CHAN__DONE, "%s, cancelled after a partner "
 	    "claimed it, ended its cleanup in state %d, before DONE: the "
 	    "partner then wrote into the waiter of a thread gone on",
@@ -351,13 +379,7 @@ START_TEST(cancel_claimed_in_cond_wait_waits_for_done)
 		ck_assert_int_eq(lc.partner.op.val, cap == 0 ? CALL_VAL : OLD);
 	else if (cap > 0)
 		ck_assert_int_eq(take(lc.ch), PARTNER_VAL);
-	ck_assert_uint_eq(chan_len(lc.ch), 0);
-	ck_assert_uint_eq(atomic_load(&lc.ch->nsendw) +
-	    atomic_load(&lc.ch->nrecvw), 0);
-	ck_assert_msg(!atomic_load(&lc.ch->send_retry) &&
-	    !atomic_load(&lc.ch->recv_retry), "%s, cancelled when woken to "
-	    "retry, did not pass the wake-up on", cancelled_name[call]);
-	chan_destroy(lc.ch);
+	late_claim_fini(&lc, cancelled_name[call]);
 }
 END_TEST
 
